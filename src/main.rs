@@ -1,1 +1,59 @@
-fn main() {}
+//! `vp2730d` command line.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// API daemon of the ATEN VP2730 presentation switch: REST + Socket.IO over HTTPS.
+#[derive(Parser, Debug)]
+#[command(name = "vp2730d", version)]
+struct Cli {
+    /// Run on the simulated device (no hardware needed); listens on
+    /// 127.0.0.1:8443 and keeps its data in ./data unless told otherwise.
+    #[arg(long)]
+    sim: bool,
+    /// Address to listen on (default 0.0.0.0:443; 127.0.0.1:8443 with --sim).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// Settings database, TLS certificate and snapshot storage
+    /// (default /var/lib/vp2730d; ./data with --sim).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML file overriding the built-in defaults (see config/default.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vp2730d: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let opts = vp2730d::Options {
+        sim: cli.sim,
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+        config: cli.config,
+    };
+    match runtime.block_on(vp2730d::run(opts)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "vp2730d failed");
+            eprintln!("vp2730d: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -86,6 +86,9 @@ mod tests {
     #[test]
     fn ports_and_signal_change_the_picture() {
         assert_ne!(test_pattern(16, 16, 1, true), test_pattern(16, 16, 2, true));
-        assert_ne!(test_pattern(16, 16, 1, true), test_pattern(16, 16, 1, false));
+        assert_ne!(
+            test_pattern(16, 16, 1, true),
+            test_pattern(16, 16, 1, false)
+        );
     }
 }

@@ -191,7 +191,8 @@ impl AudioCodec for SimDevice {
         self.gate().await?;
         let mut s = self.lock();
         s.channels.entry(channel).or_default().volume = level.min(100);
-        s.log.push(Command::Audio(AudioCommand::Volume { channel, level }));
+        s.log
+            .push(Command::Audio(AudioCommand::Volume { channel, level }));
         Ok(())
     }
 
@@ -199,7 +200,8 @@ impl AudioCodec for SimDevice {
         self.gate().await?;
         let mut s = self.lock();
         s.channels.entry(channel).or_default().gain = gain.min(30);
-        s.log.push(Command::Audio(AudioCommand::Gain { channel, gain }));
+        s.log
+            .push(Command::Audio(AudioCommand::Gain { channel, gain }));
         Ok(())
     }
 
@@ -207,13 +209,19 @@ impl AudioCodec for SimDevice {
         self.gate().await?;
         let mut s = self.lock();
         s.channels.entry(channel).or_default().muted = muted;
-        s.log.push(Command::Audio(AudioCommand::Mute { channel, muted }));
+        s.log
+            .push(Command::Audio(AudioCommand::Mute { channel, muted }));
         Ok(())
     }
 
     async fn read_channel(&self, channel: u8) -> Result<ChannelState, HalError> {
         self.gate().await?;
-        Ok(self.lock().channels.get(&channel).copied().unwrap_or_default())
+        Ok(self
+            .lock()
+            .channels
+            .get(&channel)
+            .copied()
+            .unwrap_or_default())
     }
 }
 
@@ -241,9 +249,16 @@ mod tests {
     fn board() -> SimDevice {
         SimDevice::new(SimSetup {
             inputs: (1..=2)
-                .map(|port| InputStatus { port, signal: port == 1, hdcp: Hdcp::None })
+                .map(|port| InputStatus {
+                    port,
+                    signal: port == 1,
+                    hdcp: Hdcp::None,
+                })
                 .collect(),
-            outputs: vec![OutputStatus { port: 1, sink: true }],
+            outputs: vec![OutputStatus {
+                port: 1,
+                sink: true,
+            }],
             jacks: vec![(8, true)],
             identity: BoardIdentity {
                 serial_number: "SIM0000001".into(),
@@ -256,14 +271,20 @@ mod tests {
     async fn routes_and_levels_are_kept() {
         let b = board();
         let hal = b.hal();
-        hal.apply(&Command::Video(VideoCommand::Route { output: 1, input: Some(2) }))
-            .await
-            .unwrap();
+        hal.apply(&Command::Video(VideoCommand::Route {
+            output: 1,
+            input: Some(2),
+        }))
+        .await
+        .unwrap();
         assert_eq!(b.route_of(1), Some(2));
         hal.audio.set_volume(8, 42).await.unwrap();
         assert_eq!(hal.audio.read_channel(8).await.unwrap().volume, 42);
         assert!(hal
-            .apply(&Command::Video(VideoCommand::Route { output: 9, input: None }))
+            .apply(&Command::Video(VideoCommand::Route {
+                output: 9,
+                input: None
+            }))
             .await
             .is_err());
     }
@@ -276,7 +297,11 @@ mod tests {
         b.set_input(2, true, Hdcp::V22);
         assert_eq!(
             rx.recv().await.unwrap(),
-            HwEvent::Input(InputStatus { port: 2, signal: true, hdcp: Hdcp::V22 })
+            HwEvent::Input(InputStatus {
+                port: 2,
+                signal: true,
+                hdcp: Hdcp::V22
+            })
         );
         assert!(rx.try_recv().is_err());
     }
@@ -285,9 +310,6 @@ mod tests {
     async fn a_silent_board_fails_instead_of_answering() {
         let b = board();
         b.set_unresponsive(true);
-        assert!(matches!(
-            b.status().await,
-            Err(HalError::NotResponding(_))
-        ));
+        assert!(matches!(b.status().await, Err(HalError::NotResponding(_))));
     }
 }

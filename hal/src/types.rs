@@ -50,13 +50,26 @@ pub enum VideoCommand {
     /// Output timing, by scaler resolution id.
     Resolution { output: u8, mode: u16 },
     /// One of the on/off output switches.
-    Flag { output: u8, flag: OutputFlag, on: bool },
+    Flag {
+        output: u8,
+        flag: OutputFlag,
+        on: bool,
+    },
     /// Aspect handling (2 scale to whole output, 3 fit, 4 cut).
     FitMode { output: u8, mode: u8 },
     /// Auto-switching on hot-plug (modes: 1 off, 2 auto, 3 auto back to the last source).
-    AutoSwitch { output: u8, plugin: u8, plugout: u8, enabled: bool },
+    AutoSwitch {
+        output: u8,
+        plugin: u8,
+        plugout: u8,
+        enabled: bool,
+    },
     /// Content and geometry of a multiview layout slot.
-    Layout { layout: u8, main_view: Option<u8>, windows: Vec<Window> },
+    Layout {
+        layout: u8,
+        main_view: Option<u8>,
+        windows: Vec<Window>,
+    },
     /// Which layout the multiview engine shows (`None`: single view).
     ActiveLayout { layout: Option<u8> },
     /// Input label shown on the OSD and multiview windows.
@@ -64,9 +77,18 @@ pub enum VideoCommand {
     /// Sub-source of an input port.
     InputSource { input: u8, source: u8 },
     /// OSD: multiview labels, notification banners, language.
-    Osd { labels: bool, system_events: bool, interactive_events: bool, language: String },
+    Osd {
+        labels: bool,
+        system_events: bool,
+        interactive_events: bool,
+        language: String,
+    },
     /// Room banner on the OSD: name and, when link info is on, how to join.
-    Banner { name: String, code: Option<String>, link_info: bool },
+    Banner {
+        name: String,
+        code: Option<String>,
+        link_info: bool,
+    },
     /// EDID mode (1 ATEN, 2 port 1).
     EdidMode { mode: u8 },
     /// Input stream mode (1 static, 2 dynamic).

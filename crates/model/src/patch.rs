@@ -42,7 +42,10 @@ pub fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
 fn malformed_reason(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     if msg.starts_with("duplicate key") {
-        msg.split(" at line").next().unwrap_or("duplicate key").to_string()
+        msg.split(" at line")
+            .next()
+            .unwrap_or("duplicate key")
+            .to_string()
     } else {
         format!("malformed JSON at line {} column {}", e.line(), e.column())
     }
@@ -395,7 +398,10 @@ mod tests {
         assert_eq!(o.field("volume").unwrap().int_range(0, 100).unwrap(), 5);
         let mut m = o.object("mute").unwrap().unwrap();
         let e = m.field("value").unwrap().int_in(&[1, 2]).unwrap_err();
-        assert_eq!(e.to_string(), "The value of inputs[0].mute.value is unsupported: 9.");
+        assert_eq!(
+            e.to_string(),
+            "The value of inputs[0].mute.value is unsupported: 9."
+        );
         m.finish().unwrap();
         let e = o.finish().unwrap_err();
         assert_eq!(e, ApiError::unknown_field("inputs[0].bogus"));

@@ -277,7 +277,9 @@ fn unique<'a>(ids: impl Iterator<Item = &'a String>, what: &str) -> Result<(), P
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         if !seen.insert(id) {
-            return Err(ProfileError::Inconsistent(format!("duplicate {what} id {id}")));
+            return Err(ProfileError::Inconsistent(format!(
+                "duplicate {what} id {id}"
+            )));
         }
     }
     Ok(())
@@ -304,7 +306,8 @@ mod tests {
 
     #[test]
     fn inconsistent_profiles_are_refused() {
-        let text = BUILTIN_PROFILE.replace("default_vp_profile = \"0\"", "default_vp_profile = \"9\"");
+        let text =
+            BUILTIN_PROFILE.replace("default_vp_profile = \"0\"", "default_vp_profile = \"9\"");
         assert!(Profile::from_toml(&text).is_err());
     }
 }

@@ -57,7 +57,10 @@ impl Store {
     /// file as described in the crate docs.
     pub async fn open(path: &Path) -> Result<Opened, StoreError> {
         match Self::try_open(path).await {
-            Ok(store) => Ok(Opened { store, recovered: None }),
+            Ok(store) => Ok(Opened {
+                store,
+                recovered: None,
+            }),
             Err(e) if path.exists() => {
                 let aside = aside_name(path);
                 tracing::error!(error = %e, moved_to = %aside.display(),
@@ -70,7 +73,10 @@ impl Store {
                     }
                 }
                 let store = Self::try_open(path).await?;
-                Ok(Opened { store, recovered: Some(aside) })
+                Ok(Opened {
+                    store,
+                    recovered: Some(aside),
+                })
             }
             Err(e) => Err(e),
         }
@@ -93,7 +99,9 @@ impl Store {
             .max_lifetime(None)
             .connect_with(opts)
             .await?;
-        let check: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&pool).await?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await?;
         if check != "ok" {
             pool.close().await;
             return Err(StoreError::Db(sqlx::Error::Protocol(format!(

@@ -1,0 +1,61 @@
+//! The daemon's shared context, handed to every handler.
+
+use crate::api::Req;
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::resources::View;
+use crate::routes::Router;
+use crate::state::{Snapshot, State};
+use crate::writer::{Shared, WriterHandle};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use vp2730_hal::{BoardIdentity, Hal};
+use vp2730_model::profile::StorageProfile;
+use vp2730_model::Profile;
+
+/// Everything a handler may need.
+pub struct App {
+    pub profile: Arc<Profile>,
+    pub config: Config,
+    pub shared: Arc<Shared>,
+    pub writer: WriterHandle,
+    pub auth: Auth,
+    pub hal: Hal,
+    pub identity: BoardIdentity,
+    pub started: Instant,
+    pub data_dir: PathBuf,
+    pub routes: Router,
+}
+
+impl App {
+    /// The latest committed state.
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// A renderer's view of `state` for the caller of `req`.
+    pub fn view<'a>(&'a self, state: &'a State, req: &'a Req) -> View<'a> {
+        View {
+            profile: &self.profile,
+            state,
+            base: &req.base,
+            tier: req.tier,
+        }
+    }
+
+    /// Mount point of a snapshot storage.
+    pub fn storage_root(&self, s: &StorageProfile) -> PathBuf {
+        storage_root(&self.data_dir, s)
+    }
+}
+
+/// Mount point of a storage: absolute as configured, or under the data dir.
+pub fn storage_root(data_dir: &Path, s: &StorageProfile) -> PathBuf {
+    let m = Path::new(&s.mount);
+    if m.is_absolute() {
+        m.to_path_buf()
+    } else {
+        data_dir.join(m)
+    }
+}

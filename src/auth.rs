@@ -1,0 +1,398 @@
+//! Authentication: accounts, credentials and the room-code tier.
+//!
+//! Three ways to authenticate a request (guide: "API Request Authentication"):
+//!
+//! * `Authorization: <credential>` — a token from `POST /auth/tokens`
+//!   (`Bearer <credential>` is accepted too);
+//! * `Authorization: Basic base64(user:password)`;
+//! * `Authorization: roomcode:<code>` — the lower tier presenters use.
+//!
+//! Passwords are stored as argon2id hashes only. Credentials are 160 random
+//! bits, kept in memory by their SHA-256 (a memory dump does not reveal a
+//! usable token), expire after an idle time, and each account holds a
+//! bounded number of them (the least recently used goes first), so the table
+//! can never grow without bound.
+
+use crate::resources::system_room::Room;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use ring::digest::{digest, SHA256};
+use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use vp2730_model::ApiError;
+use vp2730_store::{Account, Store, StoreError};
+
+/// Who the caller is, from least to most privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// No credentials (only `ping` and login).
+    Public,
+    /// The room code: join, and read info, room and participants.
+    Room,
+    /// An account.
+    Admin,
+}
+
+/// The factory account.
+pub const DEFAULT_ACCOUNT: (&str, &str) = ("administrator", "password");
+/// How long a verified Basic password is remembered, so that control systems
+/// sending Basic on every request do not pay an argon2 hash each time.
+const BASIC_CACHE_TTL: Duration = Duration::from_secs(60);
+const BASIC_CACHE_MAX: usize = 256;
+
+struct Session {
+    account: String,
+    last_used: Instant,
+}
+
+/// Credential policy, from the config.
+#[derive(Debug, Clone)]
+pub struct AuthPolicy {
+    pub idle_timeout: Duration,
+    pub max_sessions_per_account: usize,
+}
+
+/// Accounts and live credentials.
+pub struct Auth {
+    store: Store,
+    accounts: Mutex<HashMap<String, String>>,
+    sessions: Mutex<HashMap<[u8; 32], Session>>,
+    basic_cache: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Per-boot secret mixed into Basic cache keys.
+    cache_salt: [u8; 16],
+    /// A hash to verify against for unknown users, so that the answer takes
+    /// as long as for a known user with a wrong password.
+    dummy_phc: String,
+    /// Bounds concurrent argon2 runs (each takes ~19 MiB).
+    hashing: Semaphore,
+    policy: AuthPolicy,
+}
+
+/// The result of checking a request's `Authorization` header.
+pub struct Caller {
+    pub tier: Tier,
+    /// The credential token, when that is how the caller authenticated.
+    pub credential: Option<String>,
+}
+
+impl Auth {
+    /// Loads accounts, creating the factory account on first boot.
+    pub async fn init(store: Store, policy: AuthPolicy) -> Result<Auth, StoreError> {
+        let mut accounts = store.accounts().await?;
+        if accounts.is_empty() {
+            let (name, password) = DEFAULT_ACCOUNT;
+            let phc = hash_password(password.to_string()).await;
+            let account = Account {
+                name: name.into(),
+                phc,
+                role: "administrator".into(),
+            };
+            store.put_account(&account).await?;
+            accounts.push(account);
+        }
+        let dummy_phc = hash_password(random_id(24)).await;
+        let mut cache_salt = [0u8; 16];
+        fill_random(&mut cache_salt);
+        Ok(Auth {
+            store,
+            accounts: Mutex::new(accounts.into_iter().map(|a| (a.name, a.phc)).collect()),
+            sessions: Mutex::new(HashMap::new()),
+            basic_cache: Mutex::new(HashMap::new()),
+            cache_salt,
+            dummy_phc,
+            hashing: Semaphore::new(2),
+            policy,
+        })
+    }
+
+    /// The store accounts live in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// `POST /auth/tokens`: checks `base64(user:password)` and issues a
+    /// credential. Every failure is the same 40000, without the secret.
+    pub async fn login(&self, encoded: &str, peer: IpAddr) -> Result<String, ApiError> {
+        let bad = || ApiError::invalid_secret("authorization");
+        let (user, password) = decode_user_pass(encoded).ok_or_else(bad)?;
+        if !self.verify(&user, &password).await {
+            tracing::warn!(%peer, "login failed");
+            return Err(bad());
+        }
+        let token = hex(&random_bytes::<20>());
+        let now = Instant::now();
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|_, s| now.duration_since(s.last_used) < self.policy.idle_timeout);
+        let mine: Vec<([u8; 32], Instant)> = sessions
+            .iter()
+            .filter(|(_, s)| s.account == user)
+            .map(|(k, s)| (*k, s.last_used))
+            .collect();
+        if mine.len() >= self.policy.max_sessions_per_account {
+            if let Some((oldest, _)) = mine.iter().min_by_key(|(_, t)| *t) {
+                sessions.remove(oldest);
+            }
+        }
+        sessions.insert(
+            token_key(&token),
+            Session {
+                account: user.clone(),
+                last_used: now,
+            },
+        );
+        tracing::info!(%peer, account = %user, "credential issued");
+        Ok(token)
+    }
+
+    /// Revokes a credential; false if it was not live.
+    pub fn revoke(&self, token: &str) -> bool {
+        lock(&self.sessions).remove(&token_key(token)).is_some()
+    }
+
+    /// Number of live credentials (for tests and diagnostics).
+    pub fn live_sessions(&self) -> usize {
+        let now = Instant::now();
+        lock(&self.sessions)
+            .values()
+            .filter(|s| now.duration_since(s.last_used) < self.policy.idle_timeout)
+            .count()
+    }
+
+    /// Authenticates a request. No header: [`Tier::Public`]. A header that
+    /// does not authenticate: 401.
+    pub async fn check(&self, header: Option<&[u8]>, room: &Room) -> Result<Caller, ApiError> {
+        let Some(raw) = header else {
+            return Ok(Caller {
+                tier: Tier::Public,
+                credential: None,
+            });
+        };
+        let value = std::str::from_utf8(raw)
+            .map_err(|_| ApiError::Unauthorized)?
+            .trim();
+        if let Some(rest) = strip_prefix_ci(value, "basic ") {
+            let (user, password) = decode_user_pass(rest.trim()).ok_or(ApiError::Unauthorized)?;
+            return if self.verify_cached(&user, &password).await {
+                Ok(Caller {
+                    tier: Tier::Admin,
+                    credential: None,
+                })
+            } else {
+                Err(ApiError::Unauthorized)
+            };
+        }
+        if let Some(code) = strip_prefix_ci(value, "roomcode:") {
+            let code = code.trim();
+            return if !room.verification || ct_eq(code.as_bytes(), room.code.as_bytes()) {
+                Ok(Caller {
+                    tier: Tier::Room,
+                    credential: None,
+                })
+            } else {
+                Err(ApiError::Unauthorized)
+            };
+        }
+        let token = strip_prefix_ci(value, "bearer ").unwrap_or(value).trim();
+        let now = Instant::now();
+        let mut sessions = lock(&self.sessions);
+        let key = token_key(token);
+        match sessions.get_mut(&key) {
+            Some(s) if now.duration_since(s.last_used) < self.policy.idle_timeout => {
+                s.last_used = now;
+                Ok(Caller {
+                    tier: Tier::Admin,
+                    credential: Some(token.to_string()),
+                })
+            }
+            Some(_) => {
+                sessions.remove(&key);
+                Err(ApiError::Unauthorized)
+            }
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+
+    async fn verify_cached(&self, user: &str, password: &str) -> bool {
+        let key = {
+            let mut material = self.cache_salt.to_vec();
+            material.extend_from_slice(user.as_bytes());
+            material.push(0);
+            material.extend_from_slice(password.as_bytes());
+            sha256(&material)
+        };
+        let now = Instant::now();
+        if lock(&self.basic_cache)
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < BASIC_CACHE_TTL)
+        {
+            return true;
+        }
+        if !self.verify(user, password).await {
+            return false;
+        }
+        let mut cache = lock(&self.basic_cache);
+        if cache.len() >= BASIC_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, now);
+        true
+    }
+
+    /// argon2 verification, with the same cost for unknown users.
+    async fn verify(&self, user: &str, password: &str) -> bool {
+        let (phc, known) = match lock(&self.accounts).get(user) {
+            Some(phc) => (phc.clone(), true),
+            None => (self.dummy_phc.clone(), false),
+        };
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc)
+                .map(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        ok && known
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// argon2id (default parameters: 19 MiB, 2 passes) with a random salt.
+async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let salt_bytes = random_bytes::<16>();
+        let salt = SaltString::encode_b64(&salt_bytes).ok()?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .ok()
+            .map(|h| h.to_string())
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default()
+}
+
+fn decode_user_pass(encoded: &str) -> Option<(String, String)> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Constant-time equality (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = digest(&SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    sha256(token.as_bytes())
+}
+
+fn fill_random(buf: &mut [u8]) {
+    // The system RNG failing means the kernel cannot give randomness at
+    // all; nothing secure can be done then.
+    if SystemRandom::new().fill(buf).is_err() {
+        panic!("system random number generator unavailable");
+    }
+}
+
+/// `N` random bytes from the system RNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    fill_random(&mut b);
+    b
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` uniformly random characters from `alphabet` (rejection sampling).
+fn random_from(alphabet: &[u8], n: usize) -> String {
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes::<32>() {
+            if (b as usize) < limit && out.len() < n {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// `n` random decimal digits (room codes).
+pub fn random_digits(n: usize) -> String {
+    random_from(b"0123456789", n)
+}
+
+/// `n` random letters and digits (participant ids).
+pub fn random_id(n: usize) -> String {
+    random_from(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        n,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_pass_decoding() {
+        assert_eq!(
+            decode_user_pass("YWRtaW5pc3RyYXRvcjpwYXNzd29yZA=="),
+            Some(("administrator".into(), "password".into()))
+        );
+        assert_eq!(decode_user_pass("!!"), None);
+        assert_eq!(decode_user_pass("bm9jb2xvbg=="), None);
+    }
+
+    #[test]
+    fn random_helpers_have_the_right_shape() {
+        let d = random_digits(4);
+        assert!(d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit()));
+        let id = random_id(10);
+        assert!(id.len() == 10 && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(random_id(16), random_id(16));
+    }
+
+    #[test]
+    fn prefixes_are_case_insensitive() {
+        assert_eq!(strip_prefix_ci("BASIC abc", "basic "), Some("abc"));
+        assert_eq!(strip_prefix_ci("RoomCode:1234", "roomcode:"), Some("1234"));
+        assert_eq!(strip_prefix_ci("ba", "basic "), None);
+        assert!(ct_eq(b"1234", b"1234") && !ct_eq(b"1234", b"1235"));
+    }
+}

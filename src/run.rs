@@ -1,0 +1,214 @@
+//! Start-up and shutdown.
+
+use crate::app::{storage_root, App};
+use crate::auth::{Auth, AuthPolicy};
+use crate::config::Config;
+use crate::routes::Router;
+use crate::writer::Writer;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use vp2730_hal::sim::{SimDevice, SimSetup};
+use vp2730_hal::{BoardIdentity, Hal, Hdcp, InputStatus, OutputStatus};
+use vp2730_model::Profile;
+use vp2730_store::Store;
+
+/// What the command line decided.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub sim: bool,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(opts: Options) -> Result<(), String> {
+    let started = Instant::now();
+    let config = Config::load(opts.config.as_deref()).map_err(|e| e.to_string())?;
+    let profile = Arc::new(if config.profile.is_empty() {
+        Profile::builtin().map_err(|e| e.to_string())?
+    } else {
+        let text = std::fs::read_to_string(&config.profile)
+            .map_err(|e| format!("{}: {e}", config.profile))?;
+        Profile::from_toml(&text).map_err(|e| e.to_string())?
+    });
+    let data_dir = opts.data_dir.clone().unwrap_or_else(|| {
+        if opts.sim {
+            PathBuf::from("data")
+        } else {
+            PathBuf::from("/var/lib/vp2730d")
+        }
+    });
+    std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let listen = opts.listen.clone().unwrap_or_else(|| {
+        if opts.sim {
+            "127.0.0.1:8443".to_string()
+        } else {
+            config.server.listen.clone()
+        }
+    });
+
+    if !opts.sim {
+        return Err("this build has no driver for the real board yet; run with --sim".into());
+    }
+    let hal = sim_hal(&config, &profile);
+    for s in &profile.storages {
+        let root = storage_root(&data_dir, s);
+        if !PathBuf::from(&s.mount).is_absolute() {
+            std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+        }
+    }
+
+    let opened = Store::open(&data_dir.join("settings.db"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = opened.store;
+    let mut state = crate::reconcile::load(&profile, &store)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(aside) = &opened.recovered {
+        state.maintenance.database_recovered = true;
+        state.maintenance.note(format!(
+            "settings database was unusable; kept as {}; factory settings in use",
+            aside.display()
+        ));
+    }
+    let hw_timeout = config.hardware.timeout();
+    let identity = match tokio::time::timeout(hw_timeout, hal.board.identity()).await {
+        Ok(Ok(id)) => id,
+        _ => BoardIdentity {
+            serial_number: String::new(),
+            board_version: String::new(),
+        },
+    };
+    match tokio::time::timeout(hw_timeout, hal.video.status()).await {
+        Ok(Ok(status)) => state = crate::reconcile::on_status(&state, &profile, &status).next,
+        _ => state.maintenance.hardware_ok = false,
+    }
+    if state.maintenance.hardware_ok {
+        if let Err(e) = crate::reconcile::apply_all(&hal, &profile, &state, hw_timeout).await {
+            tracing::error!(error = %e, "could not apply stored settings to the hardware");
+            state.maintenance.hardware_ok = false;
+        }
+    }
+    if !state.maintenance.hardware_ok {
+        state
+            .maintenance
+            .note("hardware not answering at boot".into());
+    }
+
+    let auth = Auth::init(
+        store.clone(),
+        AuthPolicy {
+            idle_timeout: Duration::from_secs(config.auth.idle_timeout_secs),
+            max_sessions_per_account: config.auth.max_sessions_per_account.max(1),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let (writer, shared) = Writer::new(state, profile.clone(), hal.clone(), store, hw_timeout);
+    let writer = writer.spawn();
+
+    let cert = (!config.tls.certificate.is_empty()).then(|| PathBuf::from(&config.tls.certificate));
+    let key = (!config.tls.private_key.is_empty()).then(|| PathBuf::from(&config.tls.private_key));
+    let tls = crate::tls::server_config(cert.as_deref(), key.as_deref(), &data_dir)
+        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+
+    let app = Arc::new(App {
+        profile,
+        config,
+        shared,
+        writer,
+        auth,
+        hal,
+        identity,
+        started,
+        data_dir,
+        routes: Router::default(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let server = tokio::spawn(crate::server::serve(
+        app.clone(),
+        listener,
+        tokio_rustls::TlsAcceptor::from(tls),
+        stop_rx,
+    ));
+    tracing::info!(address = %local, startup_ms = started.elapsed().as_millis() as u64, "ready");
+    // Machine-readable readiness line (tests and scripts wait for it).
+    println!("vp2730d listening on https://{local}");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(8), server).await;
+    drop(app);
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The simulated board, wired as the `[sim]` config says.
+fn sim_hal(config: &Config, p: &Profile) -> Hal {
+    let sim = &config.sim;
+    let has = |list: &[String], id: &str| list.iter().any(|x| x == id);
+    let device = SimDevice::new(SimSetup {
+        inputs: p
+            .video_inputs
+            .iter()
+            .map(|i| InputStatus {
+                port: i.port,
+                signal: has(&sim.signal_inputs, &i.id),
+                hdcp: if has(&sim.hdcp22_inputs, &i.id) {
+                    Hdcp::V22
+                } else if has(&sim.hdcp14_inputs, &i.id) {
+                    Hdcp::V14
+                } else {
+                    Hdcp::None
+                },
+            })
+            .collect(),
+        outputs: p
+            .video_outputs
+            .iter()
+            .map(|o| OutputStatus {
+                port: o.port,
+                sink: has(&sim.connected_outputs, &o.id),
+            })
+            .collect(),
+        jacks: p
+            .audio_inputs
+            .iter()
+            .chain(&p.audio_outputs)
+            .filter(|a| a.status_source == "jack")
+            .map(|a| (a.channel, true))
+            .collect(),
+        identity: BoardIdentity {
+            serial_number: sim.serial_number.clone(),
+            board_version: sim.board_version.clone(),
+        },
+    });
+    device.hal()
+}

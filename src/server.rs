@@ -1,0 +1,300 @@
+//! The HTTPS front end: accept, TLS, HTTP/1.1 keep-alive, limits, routing,
+//! authentication, body reading, and one access-log line per request.
+//!
+//! Request pipeline: route lookup (404 / 405 / 501) → authentication
+//! (401) → tier check (401 / 403) → body read within the tier's size limit
+//! and the body timeout (413) → handler → response with security headers.
+
+use crate::api::{Reply, Req};
+use crate::app::App;
+use crate::auth::Tier;
+use crate::routes::Lookup;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use vp2730_model::ApiError;
+
+/// Response body type.
+pub type Body = Full<Bytes>;
+
+/// Serves connections from `listener` until `shutdown` turns true, then
+/// waits (bounded) for in-flight requests to finish.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let cfg = app.config.server.clone();
+    let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    let (conn_done_tx, mut conn_done_rx) = watch::channel(());
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max = cfg.max_connections, "connection limit reached; refusing");
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        let tls = tls.clone();
+        let cfg = cfg.clone();
+        let mut shutdown = shutdown.clone();
+        let done = conn_done_tx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _done = done;
+            let hs = Duration::from_millis(cfg.tls_handshake_timeout_ms);
+            let stream = match tokio::time::timeout(hs, tls.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let svc = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .keep_alive(true)
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_millis(cfg.header_read_timeout_ms))
+                .max_buf_size(cfg.max_header_bytes.max(8192));
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                _ = shutdown.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                }
+            }
+        });
+    }
+    drop(conn_done_tx);
+    // Every connection task holds a sender; wait until all are gone.
+    let _ = tokio::time::timeout(Duration::from_secs(6), async {
+        while conn_done_rx.changed().await.is_ok() {}
+    })
+    .await;
+}
+
+/// One request, end to end, with its access-log line.
+async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let mut resp = match dispatch(&app, req, peer).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    security_headers(&mut resp);
+    tracing::info!(
+        target: "vp2730d::access",
+        peer = %peer.ip(),
+        %method,
+        path = %path.chars().take(200).collect::<String>(),
+        status = resp.status().as_u16(),
+        latency_us = start.elapsed().as_micros() as u64,
+    );
+    resp
+}
+
+async fn dispatch(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path().to_string();
+    let (route, params) = match app.routes.lookup(req.method(), &path) {
+        Lookup::Found(r, p) => (r, p),
+        Lookup::NotFound => return Err(ApiError::not_found(&path)),
+        Lookup::BadVersion => return Err(ApiError::VersionUnsupported),
+        Lookup::WrongMethod(allowed) => {
+            let mut resp = error_response(&ApiError::MethodNotAllowed);
+            let list: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            return Ok(resp);
+        }
+    };
+    // Public routes (ping, login, the room picture) ignore credentials: a
+    // stale header must not stop a client from logging in again.
+    let caller = if route.tier == Tier::Public {
+        crate::auth::Caller {
+            tier: Tier::Public,
+            credential: None,
+        }
+    } else {
+        let snap = app.snapshot();
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        app.auth.check(header, &snap.room).await?
+    };
+    if caller.tier < route.tier {
+        return Err(if caller.tier == Tier::Public {
+            ApiError::Unauthorized
+        } else {
+            ApiError::Refused
+        });
+    }
+    let cfg = &app.config.server;
+    let limit = if caller.tier == Tier::Public {
+        cfg.max_body_bytes_unauthenticated
+    } else {
+        cfg.max_body_bytes
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::TooLarge);
+    }
+    let base = format!("https://{}", host_of(&req, app));
+    let body = tokio::time::timeout(
+        Duration::from_millis(cfg.body_read_timeout_ms),
+        Limited::new(req.into_body(), limit).collect(),
+    )
+    .await
+    .map_err(|_| ApiError::Invalid {
+        field: "body".into(),
+        value: "not received in time".into(),
+    })?
+    .map_err(|e| {
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            ApiError::TooLarge
+        } else {
+            ApiError::Invalid {
+                field: "body".into(),
+                value: "unreadable".into(),
+            }
+        }
+    })?
+    .to_bytes();
+    let handler_req = Req {
+        params,
+        body,
+        tier: caller.tier,
+        base,
+        credential: caller.credential,
+        peer: peer.ip(),
+    };
+    let reply = (route.handler)(app.clone(), handler_req).await?;
+    Ok(reply_response(reply))
+}
+
+/// The host (and port) the client addressed, if it is a plausible host
+/// name; else the listener's configured address.
+fn host_of(req: &Request<Incoming>, app: &App) -> String {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let plausible = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+    if plausible {
+        host.to_string()
+    } else {
+        app.config.server.listen.clone()
+    }
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// The guide's error body with its status.
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &e.body())
+}
+
+fn reply_response(r: Reply) -> Response<Body> {
+    match r {
+        Reply::Json(v) => json_response(StatusCode::OK, &v),
+        Reply::NoContent => {
+            let mut resp = Response::new(Full::new(Bytes::new()));
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            resp
+        }
+        Reply::Bytes { content_type, body } => {
+            let mut resp = Response::new(Full::new(body));
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            resp
+        }
+    }
+}
+
+fn security_headers(resp: &mut Response<Body>) {
+    let h = resp.headers_mut();
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}

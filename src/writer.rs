@@ -1,0 +1,364 @@
+//! The single writer: the only code that changes the device.
+//!
+//! Every change — a REST write, a participant joining, a hot-plug reported by
+//! the hardware — is a [`Change`]: a function from the current state to a
+//! [`Plan`]. The writer runs changes one at a time and, for each plan:
+//!
+//! 1. applies its hardware commands (within the hardware timeout; if the
+//!    hardware refuses one, the commands already applied are undone);
+//! 2. commits its settings rows to SQLite in one durable transaction;
+//! 3. publishes the new state as the snapshot GETs read;
+//! 4. emits one event per topic whose payload changed.
+//!
+//! Only then is the request acknowledged. Running changes one by one gives
+//! commit-ordered events, all-or-nothing bulk updates and durable
+//! acknowledgements without any locking in the handlers.
+
+use crate::events::{Event, Topic};
+use crate::reconcile;
+use crate::state::{Snapshot, State};
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::{timeout_at, Instant};
+use vp2730_hal::{Command, Hal, HalError, HwEvent};
+use vp2730_model::{ApiError, Profile};
+use vp2730_store::Store;
+
+/// What a change wants done.
+pub struct Plan {
+    /// The state after the change.
+    pub next: State,
+    hal: Vec<Command>,
+    undo: Vec<Command>,
+    persist: Vec<(String, String)>,
+}
+
+impl Plan {
+    /// A plan that starts from `state` and changes nothing yet.
+    pub fn new(state: &State) -> Self {
+        Plan {
+            next: state.clone(),
+            hal: Vec::new(),
+            undo: Vec::new(),
+            persist: Vec::new(),
+        }
+    }
+
+    /// Hardware commands to apply, and those that restore the previous
+    /// hardware state if a later step fails.
+    pub fn hardware(&mut self, apply: Vec<Command>, undo: Vec<Command>) {
+        self.hal.extend(apply);
+        // Undo in reverse order of application.
+        let mut undo = undo;
+        undo.extend(std::mem::take(&mut self.undo));
+        self.undo = undo;
+    }
+
+    /// A settings row to write (the item's JSON).
+    pub fn persist<T: Serialize>(&mut self, key: String, item: &T) {
+        // Serialising plain data structs cannot fail; keep the row out
+        // rather than panic if it ever did.
+        match serde_json::to_string(item) {
+            Ok(json) => self.persist.push((key, json)),
+            Err(e) => tracing::error!(%key, error = %e, "cannot serialise setting"),
+        }
+    }
+
+    /// Whether the plan changes nothing at all.
+    pub fn is_noop(&self, current: &State) -> bool {
+        self.hal.is_empty() && self.persist.is_empty() && self.next == *current
+    }
+}
+
+/// A change: computes a plan from the current state and the device profile.
+pub type Change = Box<dyn FnOnce(&State, &Profile) -> Result<Plan, ApiError> + Send>;
+
+enum Msg {
+    Write(Change, oneshot::Sender<Result<(), ApiError>>),
+}
+
+/// What readers share with the writer.
+pub struct Shared {
+    snapshot: RwLock<Snapshot>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Shared {
+    /// The latest committed state.
+    pub fn snapshot(&self) -> Snapshot {
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Subscribes to committed events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, state: Snapshot) {
+        match self.snapshot.write() {
+            Ok(mut s) => *s = state,
+            Err(p) => *p.into_inner() = state,
+        }
+    }
+}
+
+/// Handle used by request handlers to submit changes.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl WriterHandle {
+    /// Submits a change and waits until it is applied, durable and published
+    /// (or refused). If the caller goes away the change still completes or
+    /// fails as a whole.
+    pub async fn write<F>(&self, change: F) -> Result<(), ApiError>
+    where
+        F: FnOnce(&State, &Profile) -> Result<Plan, ApiError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .try_send(Msg::Write(Box::new(change), tx))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => ApiError::NotReady,
+            })?;
+        rx.await.map_err(|_| ApiError::System)?
+    }
+}
+
+/// The writer task's state.
+pub struct Writer {
+    state: State,
+    profile: Arc<Profile>,
+    hal: Hal,
+    store: Store,
+    shared: Arc<Shared>,
+    seq: u64,
+    hw_timeout: Duration,
+}
+
+/// Most changes waiting for the writer before new ones are refused (503).
+const QUEUE: usize = 1024;
+
+impl Writer {
+    /// Creates the writer around an initial state (already loaded and
+    /// applied to the hardware by [`reconcile::boot`]).
+    pub fn new(
+        state: State,
+        profile: Arc<Profile>,
+        hal: Hal,
+        store: Store,
+        hw_timeout: Duration,
+    ) -> (Self, Arc<Shared>) {
+        let (events, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            snapshot: RwLock::new(Arc::new(state.clone())),
+            events,
+        });
+        (
+            Writer {
+                state,
+                profile,
+                hal,
+                store,
+                shared: shared.clone(),
+                seq: 0,
+                hw_timeout,
+            },
+            shared,
+        )
+    }
+
+    /// Starts the writer task.
+    pub fn spawn(self) -> WriterHandle {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(self.run(rx));
+        WriterHandle { tx }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut hw_events = self.hal.video.subscribe();
+        let mut probe = tokio::time::interval(Duration::from_secs(1));
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Write(change, reply)) => {
+                        let result = self.run_change(change).await;
+                        let _ = reply.send(result);
+                    }
+                    None => break,
+                },
+                ev = hw_events.recv() => match ev {
+                    Ok(ev) => self.on_hardware(ev).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "hardware events lost; re-reading status");
+                        self.refresh_status().await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        hw_events = self.hal.video.subscribe();
+                    }
+                },
+                _ = probe.tick(), if !self.state.maintenance.hardware_ok => {
+                    self.try_recover().await;
+                }
+            }
+        }
+        self.store.close().await;
+    }
+
+    async fn run_change(&mut self, change: Change) -> Result<(), ApiError> {
+        let plan = change(&self.state, &self.profile)?;
+        self.execute(plan).await
+    }
+
+    async fn execute(&mut self, plan: Plan) -> Result<(), ApiError> {
+        if plan.is_noop(&self.state) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.hw_timeout;
+        for cmd in &plan.hal {
+            match timeout_at(deadline, self.hal.apply(cmd)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(HalError::Rejected(why))) => {
+                    tracing::error!(?cmd, %why, "hardware refused a command; undoing");
+                    self.undo(&plan.undo, deadline).await;
+                    return Err(ApiError::System);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(?cmd, error = %e, "hardware failed");
+                    self.hardware_lost(format!("hardware failed: {e}"));
+                    return Err(ApiError::NotReady);
+                }
+                Err(_) => {
+                    tracing::error!(?cmd, timeout = ?self.hw_timeout, "hardware did not answer");
+                    self.hardware_lost("hardware did not answer".into());
+                    return Err(ApiError::NotReady);
+                }
+            }
+        }
+        if let Err(e) = self.store.commit(&plan.persist).await {
+            tracing::error!(error = %e, "settings could not be made durable; change refused");
+            self.undo(&plan.undo, Instant::now() + self.hw_timeout)
+                .await;
+            if self.state.maintenance.storage_ok {
+                let mut next = self.state.clone();
+                next.maintenance.storage_ok = false;
+                next.maintenance.note(format!("storage write failed: {e}"));
+                self.commit_state(next);
+            }
+            return Err(ApiError::NotReady);
+        }
+        let mut next = plan.next;
+        if !next.maintenance.storage_ok && !plan.persist.is_empty() {
+            next.maintenance.storage_ok = true;
+            next.maintenance.note("storage writable again".into());
+        }
+        self.commit_state(next);
+        Ok(())
+    }
+
+    async fn undo(&self, undo: &[Command], deadline: Instant) {
+        for cmd in undo {
+            if let Err(e) = timeout_at(deadline, self.hal.apply(cmd)).await {
+                tracing::error!(?cmd, error = %e, "undo did not complete");
+                return;
+            }
+        }
+    }
+
+    /// Makes `next` the current state, publishes it and emits an event for
+    /// each topic whose payload it changed. Topics are found by comparing
+    /// what the old and new states render to, so an event is emitted exactly
+    /// when a client's GET of that path would now answer differently.
+    fn commit_state(&mut self, next: State) {
+        let topics: Vec<Topic> = Topic::ALL
+            .into_iter()
+            .filter(|t| {
+                crate::resources::render_topic(*t, &self.profile, &self.state)
+                    != crate::resources::render_topic(*t, &self.profile, &next)
+            })
+            .collect();
+        self.state = next;
+        let snap: Snapshot = Arc::new(self.state.clone());
+        self.shared.publish(snap.clone());
+        for topic in topics {
+            self.seq += 1;
+            // No receiver is not an error: nobody is listening.
+            let _ = self.shared.events.send(Event {
+                seq: self.seq,
+                topic,
+                state: snap.clone(),
+            });
+        }
+    }
+
+    fn hardware_lost(&mut self, why: String) {
+        if self.state.maintenance.hardware_ok {
+            let mut next = self.state.clone();
+            next.maintenance.hardware_ok = false;
+            next.maintenance.note(why);
+            self.commit_state(next);
+        }
+    }
+
+    /// While the hardware is lost: probe it; once it answers, put the stored
+    /// state back on it and say so.
+    async fn try_recover(&mut self) {
+        let deadline = Instant::now() + self.hw_timeout;
+        if !matches!(
+            timeout_at(deadline, self.hal.video.status()).await,
+            Ok(Ok(_))
+        ) {
+            return;
+        }
+        match reconcile::apply_all(&self.hal, &self.profile, &self.state, self.hw_timeout).await {
+            Ok(()) => {
+                let mut next = self.state.clone();
+                next.maintenance.hardware_ok = true;
+                next.maintenance
+                    .note("hardware answered again; stored settings re-applied".into());
+                tracing::info!("hardware recovered; stored settings re-applied");
+                self.commit_state(next);
+                self.refresh_status().await;
+            }
+            Err(e) => tracing::warn!(error = %e, "hardware answers but re-apply failed"),
+        }
+    }
+
+    async fn on_hardware(&mut self, ev: HwEvent) {
+        if matches!(ev, HwEvent::Reset) {
+            tracing::warn!("hardware reset; re-applying stored settings");
+            if let Err(e) =
+                reconcile::apply_all(&self.hal, &self.profile, &self.state, self.hw_timeout).await
+            {
+                self.hardware_lost(format!("re-apply after reset failed: {e}"));
+            }
+            self.refresh_status().await;
+            return;
+        }
+        let plan = reconcile::on_event(&self.state, &self.profile, &ev);
+        if let Err(e) = self.execute(plan).await {
+            tracing::warn!(?ev, error = %e, "could not follow a hardware event");
+        }
+    }
+
+    async fn refresh_status(&mut self) {
+        let deadline = Instant::now() + self.hw_timeout;
+        match timeout_at(deadline, self.hal.video.status()).await {
+            Ok(Ok(status)) => {
+                let plan = reconcile::on_status(&self.state, &self.profile, &status);
+                if let Err(e) = self.execute(plan).await {
+                    tracing::warn!(error = %e, "could not follow hardware status");
+                }
+            }
+            _ => self.hardware_lost("hardware status unreadable".into()),
+        }
+    }
+}
