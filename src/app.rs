@@ -26,6 +26,10 @@ pub struct App {
     pub started: Instant,
     pub data_dir: PathBuf,
     pub routes: Router,
+    /// The simulated board, when running with `--sim`.
+    pub sim: Option<vp2730_hal::sim::SimDevice>,
+    /// The Socket.IO hub (for revocations).
+    pub hub: crate::socket::Hub,
 }
 
 impl App {

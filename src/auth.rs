@@ -28,7 +28,7 @@ use vp2730_model::ApiError;
 use vp2730_store::{Account, Store, StoreError};
 
 /// Who the caller is, from least to most privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tier {
     /// No credentials (only `ping` and login).
     Public,
@@ -152,6 +152,20 @@ impl Auth {
     /// Revokes a credential; false if it was not live.
     pub fn revoke(&self, token: &str) -> bool {
         lock(&self.sessions).remove(&token_key(token)).is_some()
+    }
+
+    /// Whether a credential is live; if so, counts as a use of it (an open
+    /// event socket keeps its credential from idling out).
+    pub fn touch(&self, token: &str) -> bool {
+        let now = Instant::now();
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(&token_key(token)) {
+            Some(s) if now.duration_since(s.last_used) < self.policy.idle_timeout => {
+                s.last_used = now;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Number of live credentials (for tests and diagnostics).

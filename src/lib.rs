@@ -16,6 +16,7 @@ pub mod reconcile;
 pub mod resources;
 pub mod routes;
 pub mod server;
+pub mod socket;
 pub mod state;
 pub mod tls;
 pub mod writer;

@@ -8,7 +8,7 @@ use crate::resources::{
     audio_ports::{AudioInputs, AudioOutputs},
     auth_tokens, golive, group_resources, maintenance,
     multiviews::Multiviews,
-    scaler_resolutions, snapshots, static_files, system_info,
+    scaler_resolutions, sim_control, snapshots, static_files, system_info,
     system_osd::SystemOsd,
     system_participants as participants,
     system_room::SystemRoom,
@@ -30,341 +30,86 @@ macro_rules! h {
 /// The API, at a glance. `{id}` matches one path segment. Where two
 /// patterns match a path (`vpProfiles/now` and `vpProfiles/{id}`), the
 /// first listed wins.
+#[rustfmt::skip]
 fn table() -> Vec<Route> {
     use Method as M;
     vec![
-        r(M::GET, "/api/v2.0/ping", Public, h!(system_info::ping)),
-        r(
-            M::POST,
-            "/api/v2.0/auth/tokens",
-            Public,
-            h!(auth_tokens::create),
-        ),
-        r(
-            M::DELETE,
-            "/api/v2.0/auth/tokens",
-            Admin,
-            h!(auth_tokens::revoke),
-        ),
+        r(M::GET,    "/api/v2.0/ping",                           Public, h!(system_info::ping)),
+        r(M::POST,   "/api/v2.0/auth/tokens",                    Public, h!(auth_tokens::create)),
+        r(M::DELETE, "/api/v2.0/auth/tokens",                    Admin,  h!(auth_tokens::revoke)),
         // System
-        r(
-            M::GET,
-            "/api/v2.0/system/resources",
-            Room,
-            h!(group_resources::system),
-        ),
-        r(M::GET, "/api/v2.0/system/info", Room, h!(system_info::get)),
-        r(
-            M::GET,
-            "/api/v2.0/system/osd",
-            Admin,
-            h!(get_one::<SystemOsd>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/system/osd",
-            Admin,
-            h!(patch_single::<SystemOsd>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/system/room",
-            Room,
-            h!(get_one::<SystemRoom>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/system/room",
-            Admin,
-            h!(patch_single::<SystemRoom>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/system/participants",
-            Room,
-            h!(participants::list),
-        ),
-        r(
-            M::POST,
-            "/api/v2.0/system/participants",
-            Room,
-            h!(participants::join),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/system/participants/{id}",
-            Room,
-            h!(participants::get),
-        ),
-        r(
-            M::DELETE,
-            "/api/v2.0/system/participants/{id}",
-            Admin,
-            h!(participants::leave),
-        ),
+        r(M::GET,    "/api/v2.0/system/resources",               Room,   h!(group_resources::system)),
+        r(M::GET,    "/api/v2.0/system/info",                    Room,   h!(system_info::get)),
+        r(M::GET,    "/api/v2.0/system/osd",                     Admin,  h!(get_one::<SystemOsd>)),
+        r(M::PATCH,  "/api/v2.0/system/osd",                     Admin,  h!(patch_single::<SystemOsd>)),
+        r(M::GET,    "/api/v2.0/system/room",                    Room,   h!(get_one::<SystemRoom>)),
+        r(M::PATCH,  "/api/v2.0/system/room",                    Admin,  h!(patch_single::<SystemRoom>)),
+        r(M::GET,    "/api/v2.0/system/sessionConfigs",          Admin,  h!(maintenance::session_configs)),
+        r(M::GET,    "/api/v2.0/system/participants",            Room,   h!(participants::list)),
+        r(M::POST,   "/api/v2.0/system/participants",            Room,   h!(participants::join)),
+        r(M::GET,    "/api/v2.0/system/participants/share",      Room,   h!(participants::share)),
+        r(M::GET,    "/api/v2.0/system/participants/{id}",       Room,   h!(participants::get)),
+        r(M::DELETE, "/api/v2.0/system/participants/{id}",       Admin,  h!(participants::leave)),
         // Maintenance (event payload, readable over REST)
-        r(
-            M::GET,
-            "/api/v2.0/maintenance/status",
-            Admin,
-            h!(maintenance::get),
-        ),
+        r(M::GET,    "/api/v2.0/maintenance/status",             Admin,  h!(maintenance::get)),
         // Audio
-        r(
-            M::GET,
-            "/api/v2.0/audio/resources",
-            Admin,
-            h!(group_resources::audio),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/audio/inputs",
-            Admin,
-            h!(list::<AudioInputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/audio/inputs",
-            Admin,
-            h!(patch_bulk::<AudioInputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/audio/inputs/{id}",
-            Admin,
-            h!(get::<AudioInputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/audio/inputs/{id}",
-            Admin,
-            h!(patch_one::<AudioInputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/audio/outputs",
-            Admin,
-            h!(list::<AudioOutputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/audio/outputs",
-            Admin,
-            h!(patch_bulk::<AudioOutputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/audio/outputs/{id}",
-            Admin,
-            h!(get::<AudioOutputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/audio/outputs/{id}",
-            Admin,
-            h!(patch_one::<AudioOutputs>),
-        ),
+        r(M::GET,    "/api/v2.0/audio/resources",                Admin,  h!(group_resources::audio)),
+        r(M::GET,    "/api/v2.0/audio/inputs",                   Admin,  h!(list::<AudioInputs>)),
+        r(M::PATCH,  "/api/v2.0/audio/inputs",                   Admin,  h!(patch_bulk::<AudioInputs>)),
+        r(M::GET,    "/api/v2.0/audio/inputs/{id}",              Admin,  h!(get::<AudioInputs>)),
+        r(M::PATCH,  "/api/v2.0/audio/inputs/{id}",              Admin,  h!(patch_one::<AudioInputs>)),
+        r(M::GET,    "/api/v2.0/audio/outputs",                  Admin,  h!(list::<AudioOutputs>)),
+        r(M::PATCH,  "/api/v2.0/audio/outputs",                  Admin,  h!(patch_bulk::<AudioOutputs>)),
+        r(M::GET,    "/api/v2.0/audio/outputs/{id}",             Admin,  h!(get::<AudioOutputs>)),
+        r(M::PATCH,  "/api/v2.0/audio/outputs/{id}",             Admin,  h!(patch_one::<AudioOutputs>)),
         // Video
-        r(
-            M::GET,
-            "/api/v2.0/video/resources",
-            Admin,
-            h!(group_resources::video),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/configs",
-            Admin,
-            h!(get_one::<VideoConfigs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/configs",
-            Admin,
-            h!(patch_single::<VideoConfigs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/scalerResolutions",
-            Admin,
-            h!(scaler_resolutions::list),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/vpProfiles",
-            Admin,
-            h!(vp_profiles::list),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/vpProfiles/now",
-            Admin,
-            h!(vp_profiles::get_now),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/vpProfiles/now",
-            Admin,
-            h!(vp_profiles::set_now),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/vpProfiles/{id}",
-            Admin,
-            h!(vp_profiles::get),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/multiviews",
-            Admin,
-            h!(list::<Multiviews>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/multiviews",
-            Admin,
-            h!(patch_bulk::<Multiviews>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/multiviews/{id}",
-            Admin,
-            h!(get::<Multiviews>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/multiviews/{id}",
-            Admin,
-            h!(patch_one::<Multiviews>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/inputs",
-            Admin,
-            h!(list::<VideoInputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/inputs",
-            Admin,
-            h!(patch_bulk::<VideoInputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/inputs/{id}",
-            Admin,
-            h!(get::<VideoInputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/inputs/{id}",
-            Admin,
-            h!(patch_one::<VideoInputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/outputs",
-            Admin,
-            h!(list::<VideoOutputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/outputs",
-            Admin,
-            h!(patch_bulk::<VideoOutputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/outputs/{id}",
-            Admin,
-            h!(get::<VideoOutputs>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/outputs/{id}",
-            Admin,
-            h!(patch_one::<VideoOutputs>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/connections",
-            Admin,
-            h!(list::<VideoConnections>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/connections",
-            Admin,
-            h!(patch_bulk::<VideoConnections>),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/connections/{id}",
-            Admin,
-            h!(get::<VideoConnections>),
-        ),
-        r(
-            M::PATCH,
-            "/api/v2.0/video/connections/{id}",
-            Admin,
-            h!(patch_one::<VideoConnections>),
-        ),
-        r(M::GET, "/api/v2.0/video/golive", Admin, h!(golive::list)),
-        r(
-            M::GET,
-            "/api/v2.0/video/golive/{id}",
-            Admin,
-            h!(golive::get),
-        ),
-        r(
-            M::POST,
-            "/api/v2.0/video/golive/{id}",
-            Admin,
-            h!(golive::start),
-        ),
-        r(
-            M::DELETE,
-            "/api/v2.0/video/golive/{id}",
-            Admin,
-            h!(golive::stop),
-        ),
-        r(
-            M::POST,
-            "/api/v2.0/video/snapshots",
-            Admin,
-            h!(snapshots::take_many),
-        ),
-        r(
-            M::GET,
-            "/api/v2.0/video/snapshots/state",
-            Admin,
-            h!(snapshots::state),
-        ),
-        r(
-            M::POST,
-            "/api/v2.0/video/snapshots/{id}",
-            Admin,
-            h!(snapshots::take_one),
-        ),
+        r(M::GET,    "/api/v2.0/video/resources",                Admin,  h!(group_resources::video)),
+        r(M::GET,    "/api/v2.0/video/configs",                  Admin,  h!(get_one::<VideoConfigs>)),
+        r(M::PATCH,  "/api/v2.0/video/configs",                  Admin,  h!(patch_single::<VideoConfigs>)),
+        r(M::GET,    "/api/v2.0/video/config",                   Admin,  h!(get_one::<VideoConfigs>)),
+        r(M::GET,    "/api/v2.0/video/scalerResolutions",        Admin,  h!(scaler_resolutions::list)),
+        r(M::GET,    "/api/v2.0/video/vpProfiles",               Admin,  h!(vp_profiles::list)),
+        r(M::GET,    "/api/v2.0/video/vpProfiles/now",           Admin,  h!(vp_profiles::get_now)),
+        r(M::PATCH,  "/api/v2.0/video/vpProfiles/now",           Admin,  h!(vp_profiles::set_now)),
+        r(M::GET,    "/api/v2.0/video/vpProfiles/{id}",          Admin,  h!(vp_profiles::get)),
+        r(M::GET,    "/api/v2.0/video/multiviews",               Admin,  h!(list::<Multiviews>)),
+        r(M::PATCH,  "/api/v2.0/video/multiviews",               Admin,  h!(patch_bulk::<Multiviews>)),
+        r(M::GET,    "/api/v2.0/video/multiviews/{id}",          Admin,  h!(get::<Multiviews>)),
+        r(M::PATCH,  "/api/v2.0/video/multiviews/{id}",          Admin,  h!(patch_one::<Multiviews>)),
+        r(M::GET,    "/api/v2.0/video/inputs",                   Admin,  h!(list::<VideoInputs>)),
+        r(M::PATCH,  "/api/v2.0/video/inputs",                   Admin,  h!(patch_bulk::<VideoInputs>)),
+        r(M::GET,    "/api/v2.0/video/inputs/{id}",              Admin,  h!(get::<VideoInputs>)),
+        r(M::PATCH,  "/api/v2.0/video/inputs/{id}",              Admin,  h!(patch_one::<VideoInputs>)),
+        r(M::GET,    "/api/v2.0/video/outputs",                  Admin,  h!(list::<VideoOutputs>)),
+        r(M::PATCH,  "/api/v2.0/video/outputs",                  Admin,  h!(patch_bulk::<VideoOutputs>)),
+        r(M::GET,    "/api/v2.0/video/outputs/{id}",             Admin,  h!(get::<VideoOutputs>)),
+        r(M::PATCH,  "/api/v2.0/video/outputs/{id}",             Admin,  h!(patch_one::<VideoOutputs>)),
+        r(M::GET,    "/api/v2.0/video/connections",              Admin,  h!(list::<VideoConnections>)),
+        r(M::PATCH,  "/api/v2.0/video/connections",              Admin,  h!(patch_bulk::<VideoConnections>)),
+        r(M::GET,    "/api/v2.0/video/connections/{id}",         Admin,  h!(get::<VideoConnections>)),
+        r(M::PATCH,  "/api/v2.0/video/connections/{id}",         Admin,  h!(patch_one::<VideoConnections>)),
+        r(M::GET,    "/api/v2.0/video/golive",                   Admin,  h!(golive::list)),
+        r(M::GET,    "/api/v2.0/video/golive/{id}",              Admin,  h!(golive::get)),
+        r(M::POST,   "/api/v2.0/video/golive/{id}",              Admin,  h!(golive::start)),
+        r(M::DELETE, "/api/v2.0/video/golive/{id}",              Admin,  h!(golive::stop)),
+        r(M::POST,   "/api/v2.0/video/snapshots",                Admin,  h!(snapshots::take_many)),
+        r(M::GET,    "/api/v2.0/video/snapshots/state",          Admin,  h!(snapshots::state)),
+        r(M::POST,   "/api/v2.0/video/snapshots/{id}",           Admin,  h!(snapshots::take_one)),
         // Files referenced by responses
-        r(
-            M::GET,
-            "/static/picture/default_icon.jpg",
-            Public,
-            h!(static_files::icon),
-        ),
-        r(
-            M::GET,
-            "/static/picture/qrcode.svg",
-            Public,
-            h!(static_files::qrcode),
-        ),
-        r(
-            M::GET,
-            "/static/thumbnails/{id}",
-            Admin,
-            h!(static_files::thumbnail),
-        ),
+        r(M::GET,    "/static/picture/default_icon.jpg",         Public, h!(static_files::icon)),
+        r(M::GET,    "/static/picture/qrcode.svg",               Public, h!(static_files::qrcode)),
+        r(M::GET,    "/static/thumbnails/{id}",                  Admin,  h!(static_files::thumbnail)),
+    ]
+}
+
+/// Routes that act on the simulated board (only with `--sim`).
+#[rustfmt::skip]
+fn sim_table() -> Vec<Route> {
+    use Method as M;
+    vec![
+        r(M::POST,   "/sim/inputs/{id}",                         Admin,  h!(sim_control::input)),
+        r(M::POST,   "/sim/outputs/{id}",                        Admin,  h!(sim_control::output)),
+        r(M::POST,   "/sim/hardware",                            Admin,  h!(sim_control::hardware)),
     ]
 }
 
@@ -406,12 +151,22 @@ pub struct Router {
 }
 
 impl Default for Router {
+    /// The device's table (no `/sim/...` routes).
     fn default() -> Self {
-        Router { routes: table() }
+        Router::new(false)
     }
 }
 
 impl Router {
+    /// The table, plus the `/sim/...` routes when `sim` is set.
+    pub fn new(sim: bool) -> Self {
+        let mut routes = table();
+        if sim {
+            routes.extend(sim_table());
+        }
+        Router { routes }
+    }
+
     /// Every route, in table order.
     pub fn routes(&self) -> &[Route] {
         &self.routes

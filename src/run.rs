@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use vp2730_hal::sim::{SimDevice, SimSetup};
-use vp2730_hal::{BoardIdentity, Hal, Hdcp, InputStatus, OutputStatus};
+use vp2730_hal::{BoardIdentity, Hdcp, InputStatus, OutputStatus};
 use vp2730_model::Profile;
 use vp2730_store::Store;
 
@@ -54,7 +54,8 @@ pub async fn run(opts: Options) -> Result<(), String> {
     if !opts.sim {
         return Err("this build has no driver for the real board yet; run with --sim".into());
     }
-    let hal = sim_hal(&config, &profile);
+    let sim = sim_device(&config, &profile);
+    let hal = sim.hal();
     for s in &profile.storages {
         let root = storage_root(&data_dir, s);
         if !PathBuf::from(&s.mount).is_absolute() {
@@ -121,6 +122,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
+    let (hub, hub_rx) = crate::socket::channel();
     let app = Arc::new(App {
         profile,
         config,
@@ -131,13 +133,18 @@ pub async fn run(opts: Options) -> Result<(), String> {
         identity,
         started,
         data_dir,
-        routes: Router::default(),
+        routes: Router::new(opts.sim),
+        sim: Some(sim),
+        hub,
     });
+    let (service, io) = crate::socket::service(app.clone());
+    crate::socket::start(app.clone(), io, hub_rx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = tokio::spawn(crate::server::serve(
         app.clone(),
         listener,
         tokio_rustls::TlsAcceptor::from(tls),
+        service,
         stop_rx,
     ));
     tracing::info!(address = %local, startup_ms = started.elapsed().as_millis() as u64, "ready");
@@ -171,10 +178,10 @@ async fn wait_for_signal() {
 }
 
 /// The simulated board, wired as the `[sim]` config says.
-fn sim_hal(config: &Config, p: &Profile) -> Hal {
+fn sim_device(config: &Config, p: &Profile) -> SimDevice {
     let sim = &config.sim;
     let has = |list: &[String], id: &str| list.iter().any(|x| x == id);
-    let device = SimDevice::new(SimSetup {
+    SimDevice::new(SimSetup {
         inputs: p
             .video_inputs
             .iter()
@@ -209,6 +216,5 @@ fn sim_hal(config: &Config, p: &Profile) -> Hal {
             serial_number: sim.serial_number.clone(),
             board_version: sim.board_version.clone(),
         },
-    });
-    device.hal()
+    })
 }

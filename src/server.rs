@@ -13,9 +13,14 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
+use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use socketioxide::service::SocketIoService;
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -32,6 +37,7 @@ pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     tls: TlsAcceptor,
+    service: ApiService,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let cfg = app.config.server.clone();
@@ -56,8 +62,8 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let app = app.clone();
         let tls = tls.clone();
+        let service = service.clone();
         let cfg = cfg.clone();
         let mut shutdown = shutdown.clone();
         let done = conn_done_tx.clone();
@@ -76,9 +82,12 @@ pub async fn serve(
                     return;
                 }
             };
-            let svc = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
+            // One service for all connections (the Socket.IO engine keeps its
+            // sessions there; long-polling spans connections); the peer
+            // address travels in the request's extensions.
+            let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                service.call(req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -110,6 +119,36 @@ pub async fn serve(
     })
     .await;
 }
+
+/// The client address of a request (set per connection).
+#[derive(Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// The REST pipeline as a hyper service: everything that is not
+/// `/socket.io/`.
+#[derive(Clone)]
+pub struct Rest {
+    pub app: Arc<App>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Rest {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let app = self.app.clone();
+        let peer = req
+            .extensions()
+            .get::<Peer>()
+            .map(|p| p.0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        Box::pin(async move { Ok(handle(app, req, peer).await) })
+    }
+}
+
+/// REST behind the Socket.IO engine: what each connection is served with.
+pub type ApiService = crate::socket::polling::SplitPolls<SocketIoService<Rest>>;
 
 /// One request, end to end, with its access-log line.
 async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -241,6 +280,15 @@ fn host_of(req: &Request<Incoming>, app: &App) -> String {
     } else {
         app.config.server.listen.clone()
     }
+}
+
+/// Whether a `Host` value is safe to build URLs from.
+pub fn plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {

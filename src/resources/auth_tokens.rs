@@ -24,7 +24,10 @@ pub async fn create(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
 /// DELETE /auth/tokens: revokes the credential the request was made with.
 pub async fn revoke(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
     match req.credential.as_deref() {
-        Some(c) if app.auth.revoke(c) => Ok(Reply::NoContent),
+        Some(c) if app.auth.revoke(c) => {
+            app.hub.revoked(c);
+            Ok(Reply::NoContent)
+        }
         _ => Err(ApiError::disallowed("Authorization")),
     }
 }

@@ -28,3 +28,8 @@ pub async fn get(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
     let s = app.snapshot();
     Ok(Reply::Json(render(&app.view(&s, &req))))
 }
+
+/// GET /system/sessionConfigs (payload of the `system/sessionConfigs` event).
+pub async fn session_configs(app: Arc<App>, _req: Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(crate::socket::session_configs(&app)))
+}

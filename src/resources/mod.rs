@@ -14,6 +14,7 @@ pub mod group_resources;
 pub mod maintenance;
 pub mod multiviews;
 pub mod scaler_resolutions;
+pub mod sim_control;
 pub mod snapshots;
 pub mod static_files;
 pub mod system_info;

@@ -57,6 +57,12 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
     Ok(Reply::Json(render_list(&app.view(&s, &req))))
 }
 
+/// GET /system/participants/share (payload of the `participants/share` event)
+pub async fn share(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
+    let s = app.snapshot();
+    Ok(Reply::Json(render_share(&app.view(&s, &req))))
+}
+
 /// GET /system/participants/<id>
 pub async fn get(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
     let s = app.snapshot();
