@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn defaults_parse_and_files_override_single_keys() {
         let c = Config::load(None).unwrap();
-        assert_eq!(c.server.max_connections, 200);
+        assert_eq!(c.server.max_connections, 1500);
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "[auth]\nidle_timeout_secs = 5\n").unwrap();

@@ -51,6 +51,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         }
     });
 
+    raise_fd_limit();
     if !opts.sim {
         return Err("this build has no driver for the real board yet; run with --sim".into());
     }
@@ -217,4 +218,18 @@ fn sim_device(config: &Config, p: &Profile) -> SimDevice {
             board_version: sim.board_version.clone(),
         },
     })
+}
+
+/// Raises the open-file limit to its hard maximum: every client connection
+/// and event socket is a file descriptor, and the default soft limit (1024)
+/// is below what the connection cap allows.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(error = %e, "cannot raise the open-file limit");
+            }
+        }
+    }
 }

@@ -155,9 +155,20 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let mut resp = match dispatch(&app, req, peer).await {
-        Ok(r) => r,
-        Err(e) => error_response(&e),
+    // The request runs as its own task: a panic in a handler becomes a
+    // 500 instead of a dropped connection, and a client that hangs up does
+    // not cancel a write half-way (the writer finishes or refuses it whole).
+    let task = tokio::spawn({
+        let app = app.clone();
+        async move { dispatch(&app, req, peer).await }
+    });
+    let mut resp = match task.await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => error_response(&e),
+        Err(e) => {
+            tracing::error!(error = %e, %method, "request handler failed");
+            error_response(&ApiError::System)
+        }
     };
     security_headers(&mut resp);
     tracing::info!(

@@ -157,7 +157,10 @@ where
             let rest = packets[MAX_PACKETS..].to_vec();
             keep(&stash, sid, rest);
             let mut out = payload_response(&packets[..MAX_PACKETS]);
-            *out.headers_mut() = parts.headers;
+            let mut headers = parts.headers;
+            // The length is the new body's, set by hyper.
+            headers.remove(hyper::header::CONTENT_LENGTH);
+            *out.headers_mut() = headers;
             Ok(out)
         })
     }
