@@ -149,11 +149,18 @@ pub async fn run(opts: Options) -> Result<(), String> {
         stop_rx,
     ));
     tracing::info!(address = %local, startup_ms = started.elapsed().as_millis() as u64, "ready");
+    // Store loaded, hardware reconciled, listening: tell systemd (no-op
+    // outside systemd), and keep its watchdog fed while the writer answers.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        tokio::spawn(watchdog(app.clone(), period));
+    }
     // Machine-readable readiness line (tests and scripts wait for it).
     println!("vp2730d listening on https://{local}");
 
     wait_for_signal().await;
     tracing::info!("shutting down");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(8), server).await;
     drop(app);
@@ -230,6 +237,25 @@ fn raise_fd_limit() {
             if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
                 tracing::warn!(error = %e, "cannot raise the open-file limit");
             }
+        }
+    }
+}
+
+/// Feeds systemd's watchdog at half its period, but only while a round trip
+/// through the writer succeeds: a wedged runtime or writer stops the pings
+/// and systemd restarts the service.
+async fn watchdog(app: Arc<App>, period: Duration) {
+    let mut tick = tokio::time::interval(period / 2);
+    loop {
+        tick.tick().await;
+        let probe = app
+            .writer
+            .write(|state, _| Ok(crate::writer::Plan::new(state)));
+        match tokio::time::timeout(period / 2, probe).await {
+            Ok(Ok(())) => {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+            _ => tracing::error!("writer did not answer the watchdog probe"),
         }
     }
 }
