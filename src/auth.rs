@@ -55,7 +55,37 @@ struct Session {
 pub struct AuthPolicy {
     pub idle_timeout: Duration,
     pub max_sessions_per_account: usize,
+    /// Failed password or room-code attempts from one address within
+    /// `failure_window` before it is locked out.
+    pub max_failures: u32,
+    pub failure_window: Duration,
+    /// First lockout; each further lockout of the same address doubles it,
+    /// up to an hour.
+    pub lockout: Duration,
+    /// Failed room-code attempts per minute from all addresses together
+    /// before room-code authentication pauses for a minute (a 4-digit code
+    /// must not be brute-forced from many addresses).
+    pub room_code_failures_per_minute: u32,
 }
+
+/// Failed-attempt bookkeeping per client address.
+#[derive(Default)]
+struct Throttle {
+    by_addr: HashMap<IpAddr, Strikes>,
+    room_window: Option<(Instant, u32)>,
+    room_paused_until: Option<Instant>,
+}
+
+struct Strikes {
+    failures: u32,
+    window_start: Instant,
+    locked_until: Option<Instant>,
+    lockouts: u32,
+}
+
+/// Most addresses tracked at once; beyond it, the stalest are forgotten.
+const THROTTLE_MAX: usize = 4096;
+const LOCKOUT_MAX: Duration = Duration::from_secs(3600);
 
 /// Accounts and live credentials.
 pub struct Auth {
@@ -70,6 +100,7 @@ pub struct Auth {
     dummy_phc: String,
     /// Bounds concurrent argon2 runs (each takes ~19 MiB).
     hashing: Semaphore,
+    throttle: Mutex<Throttle>,
     policy: AuthPolicy,
 }
 
@@ -106,6 +137,7 @@ impl Auth {
             cache_salt,
             dummy_phc,
             hashing: Semaphore::new(2),
+            throttle: Mutex::new(Throttle::default()),
             policy,
         })
     }
@@ -119,11 +151,17 @@ impl Auth {
     /// credential. Every failure is the same 40000, without the secret.
     pub async fn login(&self, encoded: &str, peer: IpAddr) -> Result<String, ApiError> {
         let bad = || ApiError::invalid_secret("authorization");
-        let (user, password) = decode_user_pass(encoded).ok_or_else(bad)?;
+        self.admit(peer)?;
+        let Some((user, password)) = decode_user_pass(encoded) else {
+            self.failed(peer, false);
+            return Err(bad());
+        };
         if !self.verify(&user, &password).await {
             tracing::warn!(%peer, "login failed");
+            self.failed(peer, false);
             return Err(bad());
         }
+        self.succeeded(peer);
         let token = hex(&random_bytes::<20>());
         let now = Instant::now();
         let mut sessions = lock(&self.sessions);
@@ -179,7 +217,12 @@ impl Auth {
 
     /// Authenticates a request. No header: [`Tier::Public`]. A header that
     /// does not authenticate: 401.
-    pub async fn check(&self, header: Option<&[u8]>, room: &Room) -> Result<Caller, ApiError> {
+    pub async fn check(
+        &self,
+        header: Option<&[u8]>,
+        room: &Room,
+        peer: IpAddr,
+    ) -> Result<Caller, ApiError> {
         let Some(raw) = header else {
             return Ok(Caller {
                 tier: Tier::Public,
@@ -190,24 +233,39 @@ impl Auth {
             .map_err(|_| ApiError::Unauthorized)?
             .trim();
         if let Some(rest) = strip_prefix_ci(value, "basic ") {
+            self.admit(peer)?;
             let (user, password) = decode_user_pass(rest.trim()).ok_or(ApiError::Unauthorized)?;
             return if self.verify_cached(&user, &password).await {
+                self.succeeded(peer);
                 Ok(Caller {
                     tier: Tier::Admin,
                     credential: None,
                 })
             } else {
+                tracing::warn!(%peer, "Basic authentication failed");
+                self.failed(peer, false);
                 Err(ApiError::Unauthorized)
             };
         }
         if let Some(code) = strip_prefix_ci(value, "roomcode:") {
             let code = code.trim();
-            return if !room.verification || ct_eq(code.as_bytes(), room.code.as_bytes()) {
+            if !room.verification {
+                return Ok(Caller {
+                    tier: Tier::Room,
+                    credential: None,
+                });
+            }
+            self.admit(peer)?;
+            self.admit_room_code()?;
+            return if ct_eq(code.as_bytes(), room.code.as_bytes()) {
+                self.succeeded(peer);
                 Ok(Caller {
                     tier: Tier::Room,
                     credential: None,
                 })
             } else {
+                tracing::warn!(%peer, "wrong room code");
+                self.failed(peer, true);
                 Err(ApiError::Unauthorized)
             };
         }
@@ -228,6 +286,86 @@ impl Auth {
                 Err(ApiError::Unauthorized)
             }
             None => Err(ApiError::Unauthorized),
+        }
+    }
+
+    /// Refuses (403 / 40300) an address that is locked out.
+    fn admit(&self, peer: IpAddr) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let t = lock(&self.throttle);
+        match t.by_addr.get(&peer).and_then(|s| s.locked_until) {
+            Some(until) if until > now => Err(ApiError::Refused),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses room-code attempts while they are paused device-wide.
+    fn admit_room_code(&self) -> Result<(), ApiError> {
+        let t = lock(&self.throttle);
+        match t.room_paused_until {
+            Some(until) if until > Instant::now() => Err(ApiError::Refused),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed attempt; locks the address out when it has failed
+    /// too often.
+    fn failed(&self, peer: IpAddr, room_code: bool) {
+        let now = Instant::now();
+        let p = &self.policy;
+        let mut t = lock(&self.throttle);
+        if t.by_addr.len() >= THROTTLE_MAX && !t.by_addr.contains_key(&peer) {
+            let stalest = t
+                .by_addr
+                .iter()
+                .min_by_key(|(_, s)| s.window_start)
+                .map(|(a, _)| *a);
+            if let Some(a) = stalest {
+                t.by_addr.remove(&a);
+            }
+        }
+        let s = t.by_addr.entry(peer).or_insert(Strikes {
+            failures: 0,
+            window_start: now,
+            locked_until: None,
+            lockouts: 0,
+        });
+        if now.duration_since(s.window_start) > p.failure_window {
+            s.failures = 0;
+            s.window_start = now;
+        }
+        s.failures += 1;
+        if s.failures >= p.max_failures {
+            let factor = 1u32 << s.lockouts.min(12);
+            let lock_for = p.lockout.saturating_mul(factor).min(LOCKOUT_MAX);
+            s.locked_until = Some(now + lock_for);
+            s.lockouts += 1;
+            s.failures = 0;
+            s.window_start = now;
+            tracing::warn!(%peer, seconds = lock_for.as_secs(), "too many failed attempts; address locked out");
+        }
+        if room_code {
+            let (start, n) = t.room_window.get_or_insert((now, 0));
+            if now.duration_since(*start) > Duration::from_secs(60) {
+                *start = now;
+                *n = 0;
+            }
+            *n += 1;
+            if *n >= p.room_code_failures_per_minute {
+                t.room_paused_until = Some(now + Duration::from_secs(60));
+                t.room_window = None;
+                tracing::warn!(
+                    "too many wrong room codes device-wide; room-code access paused for a minute"
+                );
+            }
+        }
+    }
+
+    /// Clears an address's failure count after a success.
+    fn succeeded(&self, peer: IpAddr) {
+        let mut t = lock(&self.throttle);
+        if let Some(s) = t.by_addr.get_mut(&peer) {
+            s.failures = 0;
         }
     }
 

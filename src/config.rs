@@ -49,6 +49,10 @@ pub struct TlsConfig {
 pub struct AuthConfig {
     pub idle_timeout_secs: u64,
     pub max_sessions_per_account: usize,
+    pub max_failures: u32,
+    pub failure_window_secs: u64,
+    pub lockout_secs: u64,
+    pub room_code_failures_per_minute: u32,
 }
 
 /// Hardware access.

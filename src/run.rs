@@ -107,6 +107,10 @@ pub async fn run(opts: Options) -> Result<(), String> {
         AuthPolicy {
             idle_timeout: Duration::from_secs(config.auth.idle_timeout_secs),
             max_sessions_per_account: config.auth.max_sessions_per_account.max(1),
+            max_failures: config.auth.max_failures.max(1),
+            failure_window: Duration::from_secs(config.auth.failure_window_secs),
+            lockout: Duration::from_secs(config.auth.lockout_secs),
+            room_code_failures_per_minute: config.auth.room_code_failures_per_minute.max(1),
         },
     )
     .await
@@ -139,7 +143,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         hub,
     });
     let (service, io) = crate::socket::service(app.clone());
-    crate::socket::start(app.clone(), io, hub_rx);
+    crate::socket::start(app.clone(), io.clone(), hub_rx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = tokio::spawn(crate::server::serve(
         app.clone(),
@@ -161,9 +165,13 @@ pub async fn run(opts: Options) -> Result<(), String> {
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    // Stop accepting, let in-flight requests finish, close event sockets
+    // cleanly, then close the store after the last queued write.
     let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(3), io.close()).await;
     let _ = tokio::time::timeout(Duration::from_secs(8), server).await;
-    drop(app);
+    app.writer.shutdown().await;
+    tracing::info!(uptime_s = app.started.elapsed().as_secs(), "stopped");
     Ok(())
 }
 

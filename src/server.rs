@@ -28,6 +28,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use vp2730_model::ApiError;
 
+/// Largest request head hyper buffers at all.
+const HYPER_MAX_HEAD: usize = 64 * 1024;
+
 /// Response body type.
 pub type Body = Full<Bytes>;
 
@@ -94,7 +97,10 @@ pub async fn serve(
                 .keep_alive(true)
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_millis(cfg.header_read_timeout_ms))
-                .max_buf_size(cfg.max_header_bytes.max(8192));
+                // hyper's own ceiling (beyond it, it answers a bare 431);
+                // the configured header limit is enforced in `dispatch` with
+                // the guide's 413.
+                .max_buf_size(HYPER_MAX_HEAD.max(cfg.max_header_bytes));
             let conn = builder
                 .serve_connection(TokioIo::new(stream), svc)
                 .with_upgrades();
@@ -187,6 +193,15 @@ async fn dispatch(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, ApiError> {
+    let head: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head > app.config.server.max_header_bytes {
+        return Err(ApiError::TooLarge);
+    }
     let path = req.uri().path().to_string();
     let (route, params) = match app.routes.lookup(req.method(), &path) {
         Lookup::Found(r, p) => (r, p),
@@ -214,7 +229,7 @@ async fn dispatch(
             .headers()
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes);
-        app.auth.check(header, &snap.room).await?
+        app.auth.check(header, &snap.room, peer.ip()).await?
     };
     if caller.tier < route.tier {
         return Err(if caller.tier == Tier::Public {

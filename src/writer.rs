@@ -77,6 +77,8 @@ pub type Change = Box<dyn FnOnce(&State, &Profile) -> Result<Plan, ApiError> + S
 
 enum Msg {
     Write(Change, oneshot::Sender<Result<(), ApiError>>),
+    /// Finish, checkpoint and close the store, then acknowledge.
+    Shutdown(oneshot::Sender<()>),
 }
 
 /// What readers share with the writer.
@@ -129,6 +131,15 @@ impl WriterHandle {
                 mpsc::error::TrySendError::Closed(_) => ApiError::NotReady,
             })?;
         rx.await.map_err(|_| ApiError::System)?
+    }
+
+    /// Stops the writer after the changes already queued, with the store
+    /// checkpointed and closed. Later writes fail with 503.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 }
 
@@ -192,6 +203,12 @@ impl Writer {
                     Some(Msg::Write(change, reply)) => {
                         let result = self.run_change(change).await;
                         let _ = reply.send(result);
+                    }
+                    Some(Msg::Shutdown(done)) => {
+                        self.store.close().await;
+                        tracing::info!("settings store closed");
+                        let _ = done.send(());
+                        return;
                     }
                     None => break,
                 },

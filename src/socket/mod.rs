@@ -15,10 +15,12 @@
 //! 2. then each committed change, in commit order, exactly once.
 //!
 //! Payloads are what a GET of the event's path returns at that commit,
-//! rendered once per (tier, host) group and sent pre-serialised. Each client
-//! has a bounded send buffer (`max_buffer_size` packets); a client that lets
-//! it fill is disconnected rather than slowing the others or growing memory,
-//! and gets the full state again when it reconnects. Sockets whose credential
+//! rendered once per (tier, host) group and sent pre-serialised (shared by
+//! all clients of the group). Each client has a bounded buffer: the
+//! engine's transport channel ([`CLIENT_BUFFER`] packets) and behind it a
+//! hub queue ([`PENDING_MAX`] events); a client that lets both fill is
+//! disconnected rather than slowing the others or growing memory, and gets
+//! the full state again when it reconnects. Sockets whose credential
 //! is revoked or expires, or whose room code is changed, are disconnected.
 
 pub mod polling;
@@ -35,14 +37,24 @@ use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
-use std::collections::HashMap;
+use socketioxide::{SendError, SocketError};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use vp2730_model::ApiError;
 
-/// Packets buffered per client before it counts as stalled.
-const CLIENT_BUFFER: usize = 256;
+/// Packets the engine buffers per client (its transport channel). Kept at
+/// python-engineio's 16-packet limit per polling payload, so a long poll
+/// never carries more than a client can decode.
+const CLIENT_BUFFER: usize = 16;
+/// Events the hub queues per client behind a full transport channel before
+/// the client counts as stalled and is disconnected.
+const PENDING_MAX: usize = 512;
+/// How often the hub retries clients with queued events.
+const FLUSH: Duration = Duration::from_millis(5);
+/// Largest Engine.IO payload either way (our largest event is a few KiB).
+const MAX_PAYLOAD: u64 = 64 * 1024;
 /// How often live sockets' credentials are re-checked.
 const SWEEP: Duration = Duration::from_secs(2);
 
@@ -87,7 +99,12 @@ impl Hub {
 pub fn service(app: Arc<App>) -> (ApiService, SocketIo) {
     let (engine, io) = SocketIo::builder()
         .max_buffer_size(CLIENT_BUFFER)
-        .max_payload(1_000_000)
+        // Bounds what one client can make us buffer or parse, before and
+        // after it authenticates.
+        .max_payload(MAX_PAYLOAD)
+        .ws_max_message_size(MAX_PAYLOAD as usize)
+        .ws_max_frame_size(MAX_PAYLOAD as usize)
+        .connect_timeout(Duration::from_secs(10))
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
         .build_with_inner_svc(Rest { app });
@@ -170,9 +187,14 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
+    let peer = parts
+        .extensions
+        .get::<crate::server::Peer>()
+        .map(|p| p.0.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let Caller { tier, credential } = app
         .auth
-        .check(header_value.as_deref().map(str::as_bytes), &snap.room)
+        .check(header_value.as_deref().map(str::as_bytes), &snap.room, peer)
         .await?;
     if tier == Tier::Public {
         return Err(ApiError::Unauthorized);
@@ -231,13 +253,54 @@ pub fn session_configs(app: &App) -> Value {
     })
 }
 
-fn raw(v: &Value) -> Option<Box<RawValue>> {
-    serde_json::value::to_raw_value(v).ok()
+fn raw(v: &Value) -> Option<Arc<RawValue>> {
+    serde_json::value::to_raw_value(v).ok().map(Arc::from)
 }
 
 struct Conn {
     socket: SocketRef,
     client: Client,
+    /// Events waiting for room in the transport channel, in order.
+    pending: VecDeque<(Topic, Arc<RawValue>)>,
+}
+
+/// What became of an attempt to hand a client an event.
+enum Delivery {
+    Sent,
+    Queued,
+    /// The client cannot keep up or is gone: drop it.
+    Drop,
+}
+
+impl Conn {
+    /// Sends queued events while the transport channel takes them.
+    fn flush(&mut self) -> Delivery {
+        while let Some((t, body)) = self.pending.front() {
+            match self.socket.emit(t.path(), &**body) {
+                Ok(()) => {
+                    self.pending.pop_front();
+                }
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                    return Delivery::Queued
+                }
+                Err(e) => {
+                    tracing::debug!(sid = %self.socket.id, error = %e, "socket gone");
+                    return Delivery::Drop;
+                }
+            }
+        }
+        Delivery::Sent
+    }
+
+    /// Hands one event to the client, behind any it has queued.
+    fn deliver(&mut self, t: Topic, body: Arc<RawValue>) -> Delivery {
+        if self.pending.len() >= PENDING_MAX {
+            tracing::warn!(sid = %self.socket.id, "socket cannot keep up; disconnecting");
+            return Delivery::Drop;
+        }
+        self.pending.push_back((t, body));
+        self.flush()
+    }
 }
 
 /// The hub: owns the client list and does every send.
@@ -249,15 +312,20 @@ async fn hub(
 ) {
     let mut conns: HashMap<Sid, Conn> = HashMap::new();
     let mut sweep = tokio::time::interval(SWEEP);
+    let mut flush = tokio::time::interval(FLUSH);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        let backlog = conns.values().any(|c| !c.pending.is_empty());
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
                 Some(HubMsg::Joined(socket, client)) => {
                     let sid = socket.id;
-                    let conn = Conn { socket, client };
-                    if send_initial(&app, &conn, &last) {
+                    let mut conn = Conn { socket, client, pending: VecDeque::new() };
+                    if send_initial(&app, &mut conn, &last) {
                         conns.insert(sid, conn);
+                    } else {
+                        let _ = conn.socket.disconnect();
                     }
                 }
                 Some(HubMsg::Left(sid)) => {
@@ -277,9 +345,11 @@ async fn hub(
                     tracing::warn!(missed = n, "event hub fell behind; resending full state");
                     last = app.snapshot();
                     let stale: Vec<Sid> = conns
-                        .iter()
-                        .filter(|(_, c)| !send_initial(&app, c, &last))
-                        .map(|(sid, _)| *sid)
+                        .iter_mut()
+                        .filter_map(|(sid, c)| {
+                            c.pending.clear();
+                            (!send_initial(&app, c, &last)).then_some(*sid)
+                        })
                         .collect();
                     for sid in stale {
                         if let Some(c) = conns.remove(&sid) {
@@ -289,6 +359,18 @@ async fn hub(
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
+            _ = flush.tick(), if backlog => {
+                let gone: Vec<Sid> = conns
+                    .iter_mut()
+                    .filter(|(_, c)| !c.pending.is_empty())
+                    .filter_map(|(sid, c)| matches!(c.flush(), Delivery::Drop).then_some(*sid))
+                    .collect();
+                for sid in gone {
+                    if let Some(c) = conns.remove(&sid) {
+                        let _ = c.socket.disconnect();
+                    }
+                }
+            }
             _ = sweep.tick() => {
                 let snap = app.snapshot();
                 drop_where(&mut conns, |c| !still_authorised(&app, &c.client, &snap));
@@ -324,8 +406,8 @@ fn drop_where(conns: &mut HashMap<Sid, Conn>, pred: impl Fn(&Conn) -> bool) {
     }
 }
 
-/// Sends every visible topic to a new client. False if it could not be sent.
-fn send_initial(app: &App, c: &Conn, s: &Snapshot) -> bool {
+/// Queues every visible topic for a new client. False if it is gone.
+fn send_initial(app: &App, c: &mut Conn, s: &Snapshot) -> bool {
     for t in Topic::ALL {
         if !visible(c.client.tier, t) {
             continue;
@@ -333,33 +415,31 @@ fn send_initial(app: &App, c: &Conn, s: &Snapshot) -> bool {
         let Some(body) = raw(&payload(app, t, s, c.client.tier, &c.client.base)) else {
             continue;
         };
-        if c.socket.emit(t.path(), &body).is_err() {
-            let _ = c.socket.clone().disconnect();
+        if matches!(c.deliver(t, body), Delivery::Drop) {
             return false;
         }
     }
     true
 }
 
-/// Sends one committed topic to every client that may see it; disconnects
-/// clients whose buffer is full.
+/// Hands one committed topic to every client that may see it; disconnects
+/// clients that cannot keep up.
 fn fan_out(app: &App, conns: &mut HashMap<Sid, Conn>, t: Topic, s: &Snapshot) {
-    let mut rendered: HashMap<(Tier, &str), Option<Box<RawValue>>> = HashMap::new();
-    let mut stalled = Vec::new();
-    for (sid, c) in conns.iter() {
+    let mut rendered: HashMap<(Tier, String), Option<Arc<RawValue>>> = HashMap::new();
+    let mut gone = Vec::new();
+    for (sid, c) in conns.iter_mut() {
         if !visible(c.client.tier, t) {
             continue;
         }
         let body = rendered
-            .entry((c.client.tier, c.client.base.as_str()))
+            .entry((c.client.tier, c.client.base.clone()))
             .or_insert_with(|| raw(&payload(app, t, s, c.client.tier, &c.client.base)));
-        let Some(body) = body else { continue };
-        if let Err(e) = c.socket.emit(t.path(), body) {
-            tracing::warn!(%sid, error = %e, "socket cannot keep up; disconnecting");
-            stalled.push(*sid);
+        let Some(body) = body.clone() else { continue };
+        if matches!(c.deliver(t, body), Delivery::Drop) {
+            gone.push(*sid);
         }
     }
-    for sid in stalled {
+    for sid in gone {
         if let Some(c) = conns.remove(&sid) {
             let _ = c.socket.disconnect();
         }

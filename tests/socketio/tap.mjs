@@ -40,7 +40,8 @@ socket.on("connect", () => {
   socket.io.engine.on("upgrade", (t) => out({ upgrade: t.name }));
 });
 socket.on("connect_error", (err) => {
-  out({ connect_error: err.message });
+  const detail = err.description ?? err.context?.status ?? err.context?.message;
+  out(detail === undefined ? { connect_error: err.message } : { connect_error: err.message, detail: String(detail) });
   process.exit(0);
 });
 socket.on("disconnect", (reason) => {

@@ -1,21 +1,28 @@
-"""Event tap on python-socketio 5.x; same protocol as tap.mjs.
+"""Event tap on python-socketio 5.x (asyncio client); same protocol as tap.mjs.
 
     python3 tap.py URL [--ca CERT.pem] [--transport websocket|polling|upgrade]
                        [--token T] [--roomcode C] [--header "Authorization: ..."]
 
-With --ca the daemon's certificate is verified against CERT.pem. The
-environment's CA-bundle variables are ignored (requests would otherwise let
-REQUESTS_CA_BUNDLE override the verification setting).
+Prints one JSON line per thing that happens and runs until stdin closes.
+The asyncio client is used because it hands events to handlers in the order
+they arrive (the threaded client dispatches each on its own thread).
+With --ca the daemon's certificate is verified against CERT.pem.
 """
+import asyncio
 import json
+import ssl
 import sys
-import threading
 
-import requests
+import aiohttp
 import socketio
 
 
-def main():
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+async def main():
     args = sys.argv[1:]
     url = args[0]
 
@@ -33,53 +40,55 @@ def main():
         k, v = opt("--header").split(":", 1)
         headers[k.strip()] = v.strip()
 
-    lock = threading.Lock()
-
-    def out(obj):
-        with lock:
-            sys.stdout.write(json.dumps(obj) + "\n")
-            sys.stdout.flush()
-
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = opt("--ca") or False
-    sio = socketio.Client(http_session=session, ssl_verify=bool(opt("--ca")),
-                          reconnection=False)
-    done = threading.Event()
+    if opt("--ca"):
+        ctx = ssl.create_default_context(cafile=opt("--ca"))
+    else:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    # trust_env=False: ignore proxy and CA-bundle variables of the environment.
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx), trust_env=False)
+    sio = socketio.AsyncClient(http_session=session, ssl_verify=True, reconnection=False)
+    done = asyncio.Event()
 
     @sio.event
-    def connect():
+    async def connect():
         out({"connected": True, "transport": sio.transport()})
 
     @sio.event
-    def connect_error(data):
+    async def connect_error(data):
         msg = data.get("message") if isinstance(data, dict) else data
         out({"connect_error": msg})
         done.set()
 
     @sio.event
-    def disconnect(*reason):
+    async def disconnect(*reason):
         out({"disconnect": str(reason[0]) if reason else "disconnect"})
         done.set()
 
     @sio.on("*")
-    def any_event(event, data):
+    async def any_event(event, data):
         out({"event": event, "data": data})
 
     transports = {"websocket": ["websocket"], "polling": ["polling"]}.get(
         transport, ["polling", "websocket"])
     try:
-        sio.connect(url, transports=transports, auth=auth or None,
-                    headers=headers, wait_timeout=10)
+        await sio.connect(url, transports=transports, auth=auth or None,
+                          headers=headers, wait_timeout=10)
     except socketio.exceptions.ConnectionError as e:
         if not done.is_set():
             out({"connect_error": str(e)})
+        await session.close()
         return
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-    done.wait()
+
+    loop = asyncio.get_running_loop()
+    stdin_closed = loop.run_in_executor(None, sys.stdin.read)
+    await asyncio.wait([asyncio.ensure_future(done.wait()), stdin_closed],
+                       return_when=asyncio.FIRST_COMPLETED)
     if sio.connected:
-        sio.disconnect()
+        await sio.disconnect()
+    await session.close()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())
