@@ -99,6 +99,7 @@ fn table() -> Vec<Route> {
         r(M::GET,    "/static/picture/default_icon.jpg",         Public, h!(static_files::icon)),
         r(M::GET,    "/static/picture/qrcode.svg",               Public, h!(static_files::qrcode)),
         r(M::GET,    "/static/thumbnails/{id}",                  Admin,  h!(static_files::thumbnail)),
+        r(M::GET,    "/join",                                    Public, h!(static_files::join_page)),
     ]
 }
 

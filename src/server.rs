@@ -65,6 +65,7 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
+        let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let tls = tls.clone();
         let service = service.clone();
         let cfg = cfg.clone();
@@ -89,7 +90,7 @@ pub async fn serve(
             // sessions there; long-polling spans connections); the peer
             // address travels in the request's extensions.
             let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(Peer(peer));
+                req.extensions_mut().insert(Peer { remote: peer, local });
                 service.call(req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -126,9 +127,13 @@ pub async fn serve(
     .await;
 }
 
-/// The client address of a request (set per connection).
+/// The addresses of a request's connection (set per connection): the
+/// client's, and ours as the client reached it.
 #[derive(Clone, Copy)]
-pub struct Peer(pub SocketAddr);
+pub struct Peer {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+}
 
 /// The REST pipeline as a hyper service: everything that is not
 /// `/socket.io/`.
@@ -144,11 +149,10 @@ impl hyper::service::Service<Request<Incoming>> for Rest {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
-        let peer = req
-            .extensions()
-            .get::<Peer>()
-            .map(|p| p.0)
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let peer = req.extensions().get::<Peer>().copied().unwrap_or(Peer {
+            remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+            local: SocketAddr::from(([127, 0, 0, 1], 0)),
+        });
         Box::pin(async move { Ok(handle(app, req, peer).await) })
     }
 }
@@ -157,7 +161,8 @@ impl hyper::service::Service<Request<Incoming>> for Rest {
 pub type ApiService = crate::socket::polling::SplitPolls<SocketIoService<Rest>>;
 
 /// One request, end to end, with its access-log line.
-async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn handle(app: Arc<App>, req: Request<Incoming>, conn: Peer) -> Response<Body> {
+    let peer = conn.remote;
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -166,7 +171,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
     // not cancel a write half-way (the writer finishes or refuses it whole).
     let task = tokio::spawn({
         let app = app.clone();
-        async move { dispatch(&app, req, peer).await }
+        async move { dispatch(&app, req, conn).await }
     });
     let mut resp = match task.await {
         Ok(Ok(r)) => r,
@@ -191,8 +196,9 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp
 async fn dispatch(
     app: &Arc<App>,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    conn: Peer,
 ) -> Result<Response<Body>, ApiError> {
+    let peer = conn.remote;
     let head: usize = req.uri().to_string().len()
         + req
             .headers()
@@ -252,7 +258,7 @@ async fn dispatch(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::TooLarge);
     }
-    let base = format!("https://{}", host_of(&req, app));
+    let base = format!("https://{}", host_of(&req, conn.local));
     let body = tokio::time::timeout(
         Duration::from_millis(cfg.body_read_timeout_ms),
         Limited::new(req.into_body(), limit).collect(),
@@ -288,23 +294,18 @@ async fn dispatch(
 }
 
 /// The host (and port) the client addressed, if it is a plausible host
-/// name; else the listener's configured address.
-fn host_of(req: &Request<Incoming>, app: &App) -> String {
+/// name; else our address on the connection, which the client did reach.
+fn host_of(req: &Request<Incoming>, local: SocketAddr) -> String {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .unwrap_or("");
-    let plausible = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
-    if plausible {
+    if plausible_host(host) {
         host.to_string()
     } else {
-        app.config.server.listen.clone()
+        local.to_string()
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! * `/static/picture/default_icon.jpg`: the room avatar (`room.photo`);
 //! * `/static/picture/qrcode.svg`: the room QR code (`room.qrCode`), encoding
-//!   the device's address as the client reached it;
+//!   the join page's URL as the client reached the device;
+//! * `/join`: the page the QR code leads to: room name, device address and
+//!   whether the room code (shown on the display) is needed;
 //! * `/static/thumbnails/Snapshot<id>.bmp`: a frame of input `<id>`, grabbed
 //!   from the hardware when asked for (administrators only: it shows what
 //!   presenters are sharing).
@@ -29,7 +31,7 @@ pub async fn icon(_app: Arc<App>, _req: Req) -> Result<Reply, ApiError> {
 
 /// GET /static/picture/qrcode.svg
 pub async fn qrcode(_app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
-    let url = format!("{}/", req.base);
+    let url = format!("{}/join", req.base);
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|_| ApiError::System)?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
@@ -61,4 +63,42 @@ pub async fn thumbnail(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
         content_type: "image/bmp",
         body: Bytes::from(image),
     })
+}
+
+/// GET /join: how a presenter joins this room (where the QR code leads).
+pub async fn join_page(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
+    let s = app.snapshot();
+    let code_line = if s.room.verification {
+        "Enter the room code shown on the display."
+    } else {
+        "No room code is needed."
+    };
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{room}</title></head>\
+         <body><h1>{room}</h1><p>Join this room with the presenter app.</p>\
+         <p>Device address: <code>{base}</code></p><p>{code_line}</p></body></html>\n",
+        room = html_escape(&s.room.name),
+        base = html_escape(&req.base),
+    );
+    Ok(Reply::Bytes {
+        content_type: "text/html; charset=utf-8",
+        body: Bytes::from(html),
+    })
+}
+
+/// Escapes text for HTML element content.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -187,10 +187,9 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    let peer = parts
-        .extensions
-        .get::<crate::server::Peer>()
-        .map(|p| p.0.ip())
+    let conn = parts.extensions.get::<crate::server::Peer>().copied();
+    let peer = conn
+        .map(|p| p.remote.ip())
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let Caller { tier, credential } = app
         .auth
@@ -199,12 +198,13 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
     if tier == Tier::Public {
         return Err(ApiError::Unauthorized);
     }
+    let local = conn.map(|p| p.local.to_string()).unwrap_or_else(|| app.config.server.listen.clone());
     let host = parts
         .headers
         .get(hyper::header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|h| crate::server::plausible_host(h))
-        .unwrap_or(&app.config.server.listen);
+        .unwrap_or(&local);
     let room_code = header_value.as_deref().and_then(|h| {
         h.get(..9)
             .filter(|p| p.eq_ignore_ascii_case("roomcode:"))
