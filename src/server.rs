@@ -65,7 +65,9 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let local = tcp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let tls = tls.clone();
         let service = service.clone();
         let cfg = cfg.clone();
@@ -90,7 +92,10 @@ pub async fn serve(
             // sessions there; long-polling spans connections); the peer
             // address travels in the request's extensions.
             let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(Peer { remote: peer, local });
+                req.extensions_mut().insert(Peer {
+                    remote: peer,
+                    local,
+                });
                 service.call(req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();

@@ -198,7 +198,9 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
     if tier == Tier::Public {
         return Err(ApiError::Unauthorized);
     }
-    let local = conn.map(|p| p.local.to_string()).unwrap_or_else(|| app.config.server.listen.clone());
+    let local = conn
+        .map(|p| p.local.to_string())
+        .unwrap_or_else(|| app.config.server.listen.clone());
     let host = parts
         .headers
         .get(hyper::header::HOST)
