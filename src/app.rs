@@ -27,7 +27,7 @@ pub struct App {
     pub data_dir: PathBuf,
     pub routes: Router,
     /// The simulated board, when running with `--sim`.
-    pub sim: Option<vp2730_hal::sim::SimDevice>,
+    pub sim: Option<SimBackend>,
     /// The Socket.IO hub (for revocations).
     pub hub: crate::socket::Hub,
 }
@@ -52,6 +52,14 @@ impl App {
     pub fn storage_root(&self, s: &StorageProfile) -> PathBuf {
         storage_root(&self.data_dir, s)
     }
+}
+
+/// What `--sim` runs on.
+pub enum SimBackend {
+    /// The in-memory board (`[sim] backend = "memory"`): no tty needed.
+    Memory(vp2730_hal::sim::SimDevice),
+    /// The board emulator behind the shipping drivers (the default).
+    Emulator(vp2730_sim::Control),
 }
 
 /// Mount point of a storage: absolute as configured, or under the data dir.

@@ -73,6 +73,10 @@ impl HardwareConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimConfig {
+    /// "emulator" (the shipping drivers against the board emulator on a
+    /// pseudo-terminal) or "memory" (the in-process board; for places
+    /// without ttys, such as qemu-user).
+    pub backend: String,
     pub serial_number: String,
     pub board_version: String,
     pub signal_inputs: Vec<String>,

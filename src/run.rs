@@ -1,5 +1,6 @@
 //! Start-up and shutdown.
 
+use crate::app::SimBackend;
 use crate::app::{storage_root, App};
 use crate::auth::{Auth, AuthPolicy};
 use crate::config::Config;
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use vp2730_hal::sim::{SimDevice, SimSetup};
+use vp2730_hal::video_uart::UartConfig;
 use vp2730_hal::{BoardIdentity, Hdcp, InputStatus, OutputStatus};
 use vp2730_model::Profile;
+use vp2730_sim::{Emulator, EmulatorConfig};
 use vp2730_store::Store;
 
 /// What the command line decided.
@@ -55,8 +58,38 @@ pub async fn run(opts: Options) -> Result<(), String> {
     if !opts.sim {
         return Err("this build has no driver for the real board yet; run with --sim".into());
     }
-    let sim = sim_device(&config, &profile);
-    let hal = sim.hal();
+    let setup = sim_setup(&config, &profile);
+    let (hal, sim, emulator) = match config.sim.backend.as_str() {
+        "memory" => {
+            let device = SimDevice::new(setup);
+            (device.hal(), SimBackend::Memory(device), None)
+        }
+        "emulator" => {
+            // The shipping drivers (UART, I2C codec, sysfs) against the board
+            // emulator on a pseudo-terminal, as on the device.
+            let emulator = Emulator::start(EmulatorConfig {
+                tty_link: Some(data_dir.join("sim-ttyS1")),
+                sysfs_dir: Some(data_dir.join("sim-sysfs")),
+                ..EmulatorConfig::from(setup)
+            })
+            .map_err(|e| format!("board emulator: {e}"))?;
+            let hal = emulator
+                .connect(UartConfig::default())
+                .map_err(|e| format!("cannot open the emulated board: {e}"))?;
+            tracing::info!(tty = %emulator.tty_path().display(), sysfs = %emulator.sysfs_root().display(),
+                "running on the board emulator");
+            (
+                hal,
+                SimBackend::Emulator(emulator.control()),
+                Some(emulator),
+            )
+        }
+        other => {
+            return Err(format!(
+                "[sim] backend must be \"emulator\" or \"memory\", not {other:?}"
+            ))
+        }
+    };
     for s in &profile.storages {
         let root = storage_root(&data_dir, s);
         if !PathBuf::from(&s.mount).is_absolute() {
@@ -171,6 +204,9 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let _ = tokio::time::timeout(Duration::from_secs(3), io.close()).await;
     let _ = tokio::time::timeout(Duration::from_secs(8), server).await;
     app.writer.shutdown().await;
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
     tracing::info!(uptime_s = app.started.elapsed().as_secs(), "stopped");
     Ok(())
 }
@@ -193,11 +229,11 @@ async fn wait_for_signal() {
     }
 }
 
-/// The simulated board, wired as the `[sim]` config says.
-fn sim_device(config: &Config, p: &Profile) -> SimDevice {
+/// The simulated room, wired as the `[sim]` config says.
+fn sim_setup(config: &Config, p: &Profile) -> SimSetup {
     let sim = &config.sim;
     let has = |list: &[String], id: &str| list.iter().any(|x| x == id);
-    SimDevice::new(SimSetup {
+    SimSetup {
         inputs: p
             .video_inputs
             .iter()
@@ -232,7 +268,7 @@ fn sim_device(config: &Config, p: &Profile) -> SimDevice {
             serial_number: sim.serial_number.clone(),
             board_version: sim.board_version.clone(),
         },
-    })
+    }
 }
 
 /// Raises the open-file limit to its hard maximum: every client connection

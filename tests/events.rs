@@ -86,12 +86,21 @@ impl Tap {
         self.lines.recv_timeout(timeout).ok()
     }
 
-    /// Waits for the connection; panics on connect_error.
+    /// Waits for the connection; panics on connect_error. Transport
+    /// failures the client retries by itself (as real clients do) are
+    /// reported, not fatal.
     fn connected(&self) {
-        let v = self
-            .next(WAIT)
-            .unwrap_or_else(|| panic!("{}: no connect", self.what));
-        assert_eq!(v["connected"], json!(true), "{}: {v}", self.what);
+        loop {
+            let v = self
+                .next(WAIT)
+                .unwrap_or_else(|| panic!("{}: no connect", self.what));
+            if let Some(r) = v.get("retrying") {
+                eprintln!("{}: client retries after a transport error: {r}", self.what);
+                continue;
+            }
+            assert_eq!(v["connected"], json!(true), "{}: {v}", self.what);
+            return;
+        }
     }
 
     /// The connect_error message, parsed as the guide's error body.

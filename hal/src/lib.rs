@@ -12,12 +12,30 @@
 //! box (sources with signal and HDCP that can be plugged and unplugged, sinks
 //! on outputs, a codec whose levels follow what is set), so the daemon and
 //! its tests run on any machine.
+//!
+//! The real drivers, which ship on the device and run unchanged against the
+//! `vp2730-sim` board emulator under `--sim`:
+//!
+//! * [`video_uart::UartVideoBoard`]: [`VideoBoard`] over the MCU's UART
+//!   (line protocol in [`protocol`], `docs/hardware/video-board.md`);
+//! * [`codec::I2cCodec`]: [`AudioCodec`] over an embedded-hal I2C bus
+//!   (Linux i2c-dev with the `linux-i2c` feature; [`codec::FakeCodecBus`]
+//!   models the chip where there is no bus);
+//! * [`sysfs::SysfsBoard`]: [`BoardIo`] over sysfs files under a
+//!   configurable root.
 
 pub mod bmp;
+pub mod codec;
+pub mod protocol;
 pub mod sim;
+pub mod sysfs;
 mod types;
+pub mod video_uart;
 
+pub use codec::{FakeCodecBus, I2cCodec};
+pub use sysfs::SysfsBoard;
 pub use types::*;
+pub use video_uart::{UartConfig, UartVideoBoard};
 
 use async_trait::async_trait;
 use std::sync::Arc;

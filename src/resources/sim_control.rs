@@ -5,19 +5,26 @@
 //! * `POST /sim/inputs/<id>` `{"signal": bool, "hdcp": 1|2|3}`: plug or
 //!   unplug a source (HDCP 1 none, 2 1.4, 3 2.2);
 //! * `POST /sim/outputs/<id>` `{"sink": bool}`: connect or remove a display;
-//! * `POST /sim/hardware` `{"responding": bool}`: make the board go silent.
+//! * `POST /sim/hardware` `{"responding": bool}`: make the board go silent
+//!   (video MCU mute, audio codec NAKing).
 //!
 //! These change the simulated board only; the daemon learns of it the way it
 //! learns of real hardware (notifications, status reads).
 
 use crate::api::{Reply, Req};
-use crate::app::App;
+use crate::app::{App, SimBackend};
 use std::sync::Arc;
 use vp2730_hal::Hdcp;
 use vp2730_model::{ApiError, Obj};
 
-fn sim(app: &App) -> Result<&vp2730_hal::sim::SimDevice, ApiError> {
+fn sim(app: &App) -> Result<&SimBackend, ApiError> {
     app.sim.as_ref().ok_or_else(|| ApiError::not_found("/sim"))
+}
+
+/// An emulator control call that failed (a port it does not have).
+fn control_failed(e: vp2730_sim::EmuError) -> ApiError {
+    tracing::warn!(error = %e, "emulator control failed");
+    ApiError::System
 }
 
 /// POST /sim/inputs/<id>
@@ -43,7 +50,11 @@ pub async fn input(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
         },
     };
     o.finish()?;
-    sim.set_input(port, signal, hdcp);
+    match sim {
+        SimBackend::Memory(d) => d.set_input(port, signal, hdcp),
+        SimBackend::Emulator(c) if signal => c.plug(port, hdcp).map_err(control_failed)?,
+        SimBackend::Emulator(c) => c.unplug(port).map_err(control_failed)?,
+    }
     Ok(Reply::NoContent)
 }
 
@@ -62,7 +73,11 @@ pub async fn output(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
         other => return Err(ApiError::invalid("sink", other)),
     };
     o.finish()?;
-    sim.set_sink(port, sink);
+    match sim {
+        SimBackend::Memory(d) => d.set_sink(port, sink),
+        SimBackend::Emulator(c) if sink => c.connect_sink(port).map_err(control_failed)?,
+        SimBackend::Emulator(c) => c.disconnect_sink(port).map_err(control_failed)?,
+    }
     Ok(Reply::NoContent)
 }
 
@@ -76,6 +91,13 @@ pub async fn hardware(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
         other => return Err(ApiError::invalid("responding", other)),
     };
     o.finish()?;
-    sim.set_unresponsive(!responding);
+    match sim {
+        SimBackend::Memory(d) => d.set_unresponsive(!responding),
+        SimBackend::Emulator(c) => {
+            // The whole board: the MCU stops answering, the codec NAKs.
+            c.set_silent(!responding);
+            c.codec_nak(!responding);
+        }
+    }
     Ok(Reply::NoContent)
 }

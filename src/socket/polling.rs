@@ -140,6 +140,7 @@ where
         Box::pin(async move {
             let resp = fut.await?;
             if resp.status() != StatusCode::OK {
+                tracing::debug!(%sid, status = resp.status().as_u16(), "long poll refused by the engine");
                 return Ok(resp.map(boxed));
             }
             let (parts, body) = resp.into_parts();

@@ -31,7 +31,11 @@ const socket = io(url, {
   ...(opt("--ca") ? { ca: readFileSync(opt("--ca")) } : { rejectUnauthorized: false }),
   transports: transport === "upgrade" ? ["polling", "websocket"] : [transport],
   upgrade: transport === "upgrade",
-  reconnection: false,
+  // As real clients do: a transport failure is retried; a refusal by the
+  // server (connect_error from its middleware) is not.
+  reconnection: true,
+  reconnectionAttempts: 3,
+  reconnectionDelay: 200,
   auth,
   extraHeaders,
 });
@@ -41,7 +45,13 @@ socket.on("connect", () => {
 });
 socket.on("connect_error", (err) => {
   const detail = err.description ?? err.context?.status ?? err.context?.message;
-  out(detail === undefined ? { connect_error: err.message } : { connect_error: err.message, detail: String(detail) });
+  const line = detail === undefined ? { connect_error: err.message } : { connect_error: err.message, detail: String(detail) };
+  if (socket.active) {
+    // Will retry: report it as a transport notice, not as the outcome.
+    out({ retrying: line });
+    return;
+  }
+  out(line);
   process.exit(0);
 });
 socket.on("disconnect", (reason) => {
