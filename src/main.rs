@@ -24,6 +24,7 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -71,4 +72,19 @@ fn init_logging() {
     registry
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
+}
+
+/// glibc raises its mmap threshold each time a large block is freed, after
+/// which multi-MiB allocations (argon2's memory, bulk bodies) come from the
+/// heap and stay resident. A fixed threshold keeps them mmapped, so they go
+/// back to the kernel when freed; two arenas bound per-thread heaps on a
+/// 2-core board.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
