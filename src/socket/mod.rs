@@ -44,10 +44,12 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use vp2730_model::ApiError;
 
-/// Packets the engine buffers per client (its transport channel). Kept at
-/// python-engineio's 16-packet limit per polling payload, so a long poll
-/// never carries more than a client can decode.
-const CLIENT_BUFFER: usize = 16;
+/// Packets the engine buffers per client (its transport channel). Room for
+/// the connect packet, the whole initial state and a burst, with headroom:
+/// the engine closes a session whose heartbeat ping finds the channel full.
+/// (python-engineio's limit of 16 packets per polling payload is kept by
+/// [`polling::SplitPolls`], not by this channel.)
+const CLIENT_BUFFER: usize = 64;
 /// Events the hub queues per client behind a full transport channel before
 /// the client counts as stalled and is disconnected.
 const PENDING_MAX: usize = 512;
