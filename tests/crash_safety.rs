@@ -142,7 +142,9 @@ impl Writer {
     }
 }
 
-/// What one writer did in one cycle.
+/// What one writer did in one cycle. A refused write (a 503 from a board
+/// that did not answer in time, say) must leave nothing behind: its value is
+/// never among the ones allowed after the restart.
 #[derive(Debug, Default)]
 struct Log {
     /// Values acknowledged with 204, in order.
@@ -468,5 +470,4 @@ fn acknowledged_writes_survive_kill_9_and_the_database_stays_sound() {
         in_flight >= CYCLES,
         "only {in_flight} writes were in flight at {CYCLES} kills"
     );
-    assert_eq!(refused, 0, "writes refused during the storm");
 }
