@@ -16,6 +16,9 @@
 #   scripts/arm/profile-matrix.sh            # the full matrix (~1 h on 2 cores)
 #   scripts/arm/profile-matrix.sh 3:thin z:fat
 #   VP2730_MATRIX_REUSE=1 scripts/arm/profile-matrix.sh   # time the binaries built before
+# A combination is OPT:LTO[:EXTRA...], EXTRA one of cgu1, cgu16 (codegen-units;
+# without it the one of Cargo.toml applies), abort (panic = "abort") and hot3
+# (argon2 and blake2 at opt-level 3).
 # Results: target/arm/profile-matrix.md. Builds go to the usual target dir (the
 # per-profile artefacts do not clobber each other's dependencies).
 set -euo pipefail
@@ -26,7 +29,7 @@ need_cross "$T"
 need_pkgs curl
 
 combos=("$@")
-[ ${#combos[@]} -gt 0 ] || combos=(3:off 3:thin 3:fat s:thin s:fat z:thin z:fat s:fat:cgu1 s:fat:cgu1:abort)
+[ ${#combos[@]} -gt 0 ] || combos=(3:thin:cgu16 3:fat:cgu16 s:thin:cgu16 s:fat:cgu16 z:thin:cgu16 z:fat:cgu16 s:fat:cgu1)
 out=$TARGET_DIR/arm/matrix
 mkdir -p "$out"
 report=$TARGET_DIR/arm/profile-matrix.md
@@ -87,6 +90,11 @@ for c in "${combos[@]}"; do
     for x in ${extra1:-} ${extra2:-}; do
         case $x in
         cgu1) args+=(--config profile.release.codegen-units=1) extra+="cgu=1 " ;;
+        cgu16) args+=(--config profile.release.codegen-units=16) extra+="cgu=16 " ;;
+        hot3) # the password hash's crates at opt-level 3, the rest as given
+            args+=(--config 'profile.release.package.argon2.opt-level=3'
+                --config 'profile.release.package.blake2.opt-level=3')
+            extra+="argon2+blake2@3 " ;;
         abort) args+=(--config 'profile.release.panic="abort"') extra+="panic=abort " ;;
         esac
     done
