@@ -308,7 +308,8 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
-fn tls_connector() -> TlsConnector {
+/// A TLS connector that accepts the daemon's self-signed certificate.
+pub fn tls_connector() -> TlsConnector {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
