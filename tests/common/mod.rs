@@ -320,12 +320,17 @@ pub fn tls_connector() -> TlsConnector {
     TlsConnector::from(Arc::new(config))
 }
 
-/// The command that starts the daemon binary. `VP2730_RUNNER` (set by
-/// `scripts/qemu/run-aarch64`, e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`)
-/// is a command line put before it: a test binary running under QEMU
-/// user-mode cannot exec the cross-built daemon by itself.
+/// The command that starts the daemon binary.
+///
+/// - `VP2730_DAEMON`: another daemon binary to test instead of the one cargo
+///   built beside these tests. `scripts/qemu/user-tests.sh` points it at the
+///   aarch64 release build, so the same (native) suite checks the ARM artefact.
+/// - `VP2730_RUNNER`: a command line put before the binary, e.g.
+///   `qemu-aarch64 -L /usr/aarch64-linux-gnu` (`scripts/qemu/run-aarch64`).
 fn daemon_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_vp2730d");
+    let bin = std::env::var_os("VP2730_DAEMON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_vp2730d")));
     let runner = std::env::var("VP2730_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     match words.next() {
@@ -360,11 +365,24 @@ impl Daemon {
         Self::launch(Some(toml))
     }
 
+    /// Starts a daemon with the built-in configuration after `prepare` ran
+    /// on its (empty, existing) data dir: e.g. to mount a file system there.
+    pub fn start_prepared(prepare: impl FnOnce(&Path)) -> Daemon {
+        Self::launch_with(None, prepare)
+    }
+
     fn launch(toml: Option<&str>) -> Daemon {
+        Self::launch_with(toml, |_| {})
+    }
+
+    fn launch_with(toml: Option<&str>, prepare: impl FnOnce(&Path)) -> Daemon {
         let tmp = tempfile::Builder::new()
             .prefix("vp2730d-test-")
             .tempdir()
             .expect("temp dir");
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        prepare(&data);
         let config = toml.map(|t| {
             let path = tmp.path().join("config.toml");
             std::fs::write(&path, t).expect("write config");

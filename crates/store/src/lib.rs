@@ -12,7 +12,7 @@
 //! [`Opened::recovered`] tells the daemon it happened.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -127,23 +127,30 @@ impl Store {
     }
 
     /// Writes all `changes` in one transaction; returns once it is durable.
+    ///
+    /// On any failure the connection is closed (which rolls back whatever
+    /// it still has open) and the next write gets a fresh one. SQLite leaves
+    /// a failed transaction in either state: after `SQLITE_FULL` or an I/O
+    /// error it may have rolled it back by itself, while a failed `COMMIT`
+    /// keeps it open. A connection that kept it open would silently fold
+    /// every later "commit" into a transaction that never ends, and those
+    /// writes would be acknowledged, then lost at the next restart
+    /// (tests/disk_full.rs found exactly that with sqlx's transaction
+    /// guard, whose bookkeeping assumed the rollback had happened).
     pub async fn commit(&self, changes: &[(String, String)]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for (key, value) in changes {
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        let mut conn = self.pool.acquire().await?;
+        match write_rows(&mut conn, changes).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Err(close) = conn.detach().close().await {
+                    tracing::warn!(error = %close, "closing the failed connection");
+                }
+                Err(e)
+            }
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// All accounts.
@@ -182,6 +189,27 @@ impl Store {
             .await;
         self.pool.close().await;
     }
+}
+
+/// `BEGIN IMMEDIATE`, the upserts, `COMMIT`: explicit, so that the caller
+/// knows the connection's state is unknown whenever this fails.
+async fn write_rows(
+    conn: &mut sqlx::SqliteConnection,
+    changes: &[(String, String)],
+) -> Result<(), StoreError> {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    for (key, value) in changes {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    Ok(())
 }
 
 fn aside_name(path: &Path) -> PathBuf {
