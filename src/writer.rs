@@ -18,6 +18,7 @@ use crate::events::{Event, Topic};
 use crate::reconcile;
 use crate::state::{Snapshot, State};
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -75,8 +76,11 @@ impl Plan {
 /// A change: computes a plan from the current state and the device profile.
 pub type Change = Box<dyn FnOnce(&State, &Profile) -> Result<Plan, ApiError> + Send>;
 
+/// Where a change's outcome goes.
+type Reply = oneshot::Sender<Result<(), ApiError>>;
+
 enum Msg {
-    Write(Change, oneshot::Sender<Result<(), ApiError>>),
+    Write(Change, Reply),
     /// Finish, checkpoint and close the store, then acknowledge.
     Shutdown(oneshot::Sender<()>),
 }
@@ -157,6 +161,25 @@ pub struct Writer {
 /// Most changes waiting for the writer before new ones are refused (503).
 const QUEUE: usize = 1024;
 
+/// Most queued changes made durable by one SQLite commit (group commit).
+const MAX_BATCH: usize = 64;
+
+/// A change whose hardware commands are applied and whose rows wait for the
+/// batch's commit.
+struct Staged {
+    plan: Plan,
+    noop: bool,
+    reply: Reply,
+}
+
+/// How applying a plan's hardware commands failed.
+enum HwFailure {
+    /// The hardware refused a command; the plan's commands were undone.
+    Refused,
+    /// The hardware failed or did not answer: it is lost until it answers.
+    Lost(String),
+}
+
 impl Writer {
     /// Creates the writer around an initial state (already loaded and
     /// applied to the hardware by [`reconcile::boot`]).
@@ -201,13 +224,28 @@ impl Writer {
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(Msg::Write(change, reply)) => {
-                        let result = self.run_change(change).await;
-                        let _ = reply.send(result);
+                        // Group commit: whatever else is already queued joins
+                        // this change's SQLite transaction.
+                        let mut batch = VecDeque::from([(change, reply)]);
+                        let mut shutdown = None;
+                        while batch.len() < MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(Msg::Write(c, r)) => batch.push_back((c, r)),
+                                Ok(Msg::Shutdown(done)) => {
+                                    shutdown = Some(done);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.run_batch(batch).await;
+                        if let Some(done) = shutdown {
+                            self.close(done).await;
+                            return;
+                        }
                     }
                     Some(Msg::Shutdown(done)) => {
-                        self.store.close().await;
-                        tracing::info!("settings store closed");
-                        let _ = done.send(());
+                        self.close(done).await;
                         return;
                     }
                     None => break,
@@ -230,15 +268,65 @@ impl Writer {
         self.store.close().await;
     }
 
-    async fn run_change(&mut self, change: Change) -> Result<(), ApiError> {
-        let plan = change(&self.state, &self.profile)?;
-        self.execute(plan).await
+    async fn close(&mut self, done: oneshot::Sender<()>) {
+        self.store.close().await;
+        tracing::info!("settings store closed");
+        let _ = done.send(());
     }
 
-    async fn execute(&mut self, plan: Plan) -> Result<(), ApiError> {
-        if plan.is_noop(&self.state) {
-            return Ok(());
+    /// Runs queued changes in order, each planned on top of the ones before
+    /// it, and makes all that the hardware accepted durable in one SQLite
+    /// transaction; then publishes each in turn (its own snapshot and
+    /// events, in queue order) and answers it. Concurrent writers thereby
+    /// share one fsync instead of queueing for one each, and every answer
+    /// still waits for durability.
+    async fn run_batch(&mut self, mut pending: VecDeque<(Change, Reply)>) {
+        while !pending.is_empty() {
+            let mut staged: Vec<Staged> = Vec::new();
+            let mut lost = None;
+            while let Some((change, reply)) = pending.pop_front() {
+                let base = staged.last().map_or(&self.state, |s| &s.plan.next);
+                let plan = match change(base, &self.profile) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        continue;
+                    }
+                };
+                let noop = plan.is_noop(base);
+                match self.apply_hardware(&plan).await {
+                    Ok(()) => staged.push(Staged { plan, noop, reply }),
+                    Err(HwFailure::Refused) => {
+                        let _ = reply.send(Err(ApiError::System));
+                    }
+                    Err(HwFailure::Lost(why)) => {
+                        lost = Some((why, reply));
+                        break;
+                    }
+                }
+            }
+            // What the hardware took before it was lost is committed; the
+            // changes after it are planned again, on the committed state.
+            self.commit_staged(staged).await;
+            if let Some((why, reply)) = lost {
+                self.hardware_lost(why);
+                let _ = reply.send(Err(ApiError::NotReady));
+            }
         }
+    }
+
+    /// One change, as a batch of one; for the writer's own changes (hardware
+    /// notifications).
+    async fn execute(&mut self, plan: Plan) -> Result<(), ApiError> {
+        let (tx, rx) = oneshot::channel();
+        let change: Change = Box::new(move |_, _| Ok(plan));
+        self.run_batch(VecDeque::from([(change, tx)])).await;
+        rx.await.map_err(|_| ApiError::System)?
+    }
+
+    /// Applies a plan's hardware commands within the hardware timeout; if the
+    /// hardware refuses one, undoes those already applied.
+    async fn apply_hardware(&self, plan: &Plan) -> Result<(), HwFailure> {
         let deadline = Instant::now() + self.hw_timeout;
         for cmd in &plan.hal {
             match timeout_at(deadline, self.hal.apply(cmd)).await {
@@ -246,39 +334,68 @@ impl Writer {
                 Ok(Err(HalError::Rejected(why))) => {
                     tracing::error!(?cmd, %why, "hardware refused a command; undoing");
                     self.undo(&plan.undo, deadline).await;
-                    return Err(ApiError::System);
+                    return Err(HwFailure::Refused);
                 }
                 Ok(Err(e)) => {
                     tracing::error!(?cmd, error = %e, "hardware failed");
-                    self.hardware_lost(format!("hardware failed: {e}"));
-                    return Err(ApiError::NotReady);
+                    return Err(HwFailure::Lost(format!("hardware failed: {e}")));
                 }
                 Err(_) => {
                     tracing::error!(?cmd, timeout = ?self.hw_timeout, "hardware did not answer");
-                    self.hardware_lost("hardware did not answer".into());
-                    return Err(ApiError::NotReady);
+                    return Err(HwFailure::Lost("hardware did not answer".into()));
                 }
             }
         }
-        if let Err(e) = self.store.commit(&plan.persist).await {
-            tracing::error!(error = %e, "settings could not be made durable; change refused");
-            self.undo(&plan.undo, Instant::now() + self.hw_timeout)
-                .await;
+        Ok(())
+    }
+
+    /// Commits the rows of `staged` in one durable transaction, then
+    /// publishes and answers each change; if the commit fails, undoes their
+    /// hardware commands (newest first) and refuses them all.
+    async fn commit_staged(&mut self, staged: Vec<Staged>) {
+        if staged.is_empty() {
+            return;
+        }
+        let rows: Vec<(String, String)> = staged
+            .iter()
+            .flat_map(|s| s.plan.persist.iter().cloned())
+            .collect();
+        if let Err(e) = self.store.commit(&rows).await {
+            tracing::error!(error = %e, changes = staged.len(),
+                "settings could not be made durable; changes refused");
+            let deadline = Instant::now() + self.hw_timeout;
+            for s in staged.iter().rev() {
+                self.undo(&s.plan.undo, deadline).await;
+            }
             if self.state.maintenance.storage_ok {
                 let mut next = self.state.clone();
                 next.maintenance.storage_ok = false;
                 next.maintenance.note(format!("storage write failed: {e}"));
                 self.commit_state(next);
             }
-            return Err(ApiError::NotReady);
+            for s in staged {
+                let _ = s.reply.send(Err(ApiError::NotReady));
+            }
+            return;
         }
-        let mut next = plan.next;
-        if !next.maintenance.storage_ok && !plan.persist.is_empty() {
+        if !self.state.maintenance.storage_ok && !rows.is_empty() {
+            tracing::info!("settings storage writable again");
+            let mut next = self.state.clone();
             next.maintenance.storage_ok = true;
             next.maintenance.note("storage writable again".into());
+            self.commit_state(next);
         }
-        self.commit_state(next);
-        Ok(())
+        for s in staged {
+            if !s.noop {
+                let mut next = s.plan.next;
+                // Plans never change the maintenance record (the writer's
+                // own); keep the current one, which may be newer than the
+                // state the plan started from.
+                next.maintenance = self.state.maintenance.clone();
+                self.commit_state(next);
+            }
+            let _ = s.reply.send(Ok(()));
+        }
     }
 
     async fn undo(&self, undo: &[Command], deadline: Instant) {
