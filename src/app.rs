@@ -1,12 +1,14 @@
 //! The daemon's shared context, handed to every handler.
 
-use crate::api::Req;
+use crate::api::{Reply, Req};
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::render_cache::{RenderCache, ViewKey};
 use crate::resources::View;
 use crate::routes::Router;
 use crate::state::{Snapshot, State};
 use crate::writer::{Shared, WriterHandle};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +32,8 @@ pub struct App {
     pub sim: Option<SimBackend>,
     /// The Socket.IO hub (for revocations).
     pub hub: crate::socket::Hub,
+    /// GET bodies rendered from the current snapshot.
+    pub renders: RenderCache,
 }
 
 impl App {
@@ -45,6 +49,30 @@ impl App {
             state,
             base: &req.base,
             tier: req.tier,
+        }
+    }
+
+    /// A GET's JSON answer: `render` of the current snapshot for the caller
+    /// of `req`, rendered at most once per commit and view (see
+    /// [`crate::render_cache`]).
+    pub fn cached_json(
+        &self,
+        req: &Req,
+        resource: &'static str,
+        item: Option<usize>,
+        render: impl FnOnce(&View<'_>) -> Value,
+    ) -> Reply {
+        let s = self.snapshot();
+        let key = ViewKey {
+            resource,
+            item,
+            tier: req.tier,
+            base: req.base.clone(),
+        };
+        let body = self.renders.body(key, &s, || render(&self.view(&s, req)));
+        Reply::Bytes {
+            content_type: "application/json",
+            body,
         }
     }
 

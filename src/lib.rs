@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod events;
 pub mod reconcile;
+pub mod render_cache;
 pub mod resources;
 pub mod routes;
 pub mod server;

@@ -174,6 +174,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         routes: Router::new(opts.sim),
         sim: Some(sim),
         hub,
+        renders: Default::default(),
     });
     let (service, io) = crate::socket::service(app.clone());
     crate::socket::start(app.clone(), io.clone(), hub_rx);

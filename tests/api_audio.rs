@@ -518,3 +518,38 @@ fn audio_bulk_patch_is_all_or_nothing() {
         d.assert_rejected(path, &tok, &body, code, msg);
     }
 }
+
+/// GET bodies are rendered once per commit and view (src/render_cache.rs):
+/// the audio and video lists share the guide's key `inputs` and must never
+/// be served each other's body; a room-tier caller never gets the
+/// administrator's rendering; and a GET right after a 204 shows the change.
+#[test]
+fn cached_get_bodies_are_per_resource_tier_and_commit() {
+    let d = Daemon::start();
+    let tok = d.login();
+    for _ in 0..3 {
+        let video = d.get_json("/video/inputs", &tok);
+        let audio = d.get_json("/audio/inputs", &tok);
+        assert_ne!(video, audio);
+        assert_eq!(audio["inputs"][0]["id"], "STM1", "{audio}");
+        assert!(video["inputs"][0].get("volume").is_none(), "{video}");
+        assert_eq!(d.get_json("/audio/inputs/STM1", &tok), channel(&INPUTS[0]));
+        assert_ne!(d.get_json("/video/inputs/0", &tok), audio["inputs"][0]);
+    }
+    // Room tier: the room resource without its code, though the
+    // administrator's rendering of the same snapshot is cached.
+    let admin_room = d.get_json("/system/room", &tok);
+    let code = d.room_code(&tok);
+    let room = d.get_json("/system/room", &format!("roomcode:{code}"));
+    assert_ne!(room, admin_room);
+    assert_eq!(d.get_json("/system/room", &tok), admin_room);
+    // Read-your-write through the cache, many times over.
+    for v in 1..=20 {
+        d.patch_ok("/audio/outputs/ALL", &tok, &json!({"volume": v}));
+        assert_eq!(d.get_json("/audio/outputs/ALL", &tok)["volume"], v);
+        assert_eq!(
+            d.get_json("/audio/outputs", &tok)["outputs"][0]["volume"],
+            v
+        );
+    }
+}

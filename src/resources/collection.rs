@@ -97,15 +97,17 @@ fn index<C: Collection>(p: &Profile, id: &str) -> Result<usize, ApiError> {
 
 /// GET of the list.
 pub async fn list<C: Collection>(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
-    let s = app.snapshot();
-    Ok(Reply::Json(render_list::<C>(&app.view(&s, &req))))
+    Ok(app.cached_json(&req, std::any::type_name::<C>(), None, render_list::<C>))
 }
 
 /// GET of one item.
 pub async fn get<C: Collection>(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
     let i = index::<C>(&app.profile, req.param(0))?;
-    let s = app.snapshot();
-    Ok(Reply::Json(C::render(&app.view(&s, &req), i)))
+    Ok(
+        app.cached_json(&req, std::any::type_name::<C>(), Some(i), |v| {
+            C::render(v, i)
+        }),
+    )
 }
 
 /// PATCH of the list: any subset of items, all or nothing.
@@ -173,8 +175,7 @@ pub trait Singleton: 'static {
 
 /// GET of a singleton.
 pub async fn get_one<S: Singleton>(app: Arc<App>, req: Req) -> Result<Reply, ApiError> {
-    let s = app.snapshot();
-    Ok(Reply::Json(S::render(&app.view(&s, &req))))
+    Ok(app.cached_json(&req, std::any::type_name::<S>(), None, S::render))
 }
 
 /// PATCH of a singleton.
