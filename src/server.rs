@@ -12,7 +12,7 @@ use crate::routes::Lookup;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -236,9 +236,8 @@ async fn dispatch(
         }
     } else {
         let snap = app.snapshot();
-        let header = req
-            .headers()
-            .get(header::AUTHORIZATION)
+        let header = only_header(req.headers(), &header::AUTHORIZATION)
+            .map_err(|_| ApiError::Unauthorized)?
             .map(HeaderValue::as_bytes);
         app.auth.check(header, &snap.room, peer.ip()).await?
     };
@@ -301,17 +300,39 @@ async fn dispatch(
 /// The host (and port) the client addressed, if it is a plausible host
 /// name; else our address on the connection, which the client did reach.
 fn host_of(req: &Request<Incoming>, local: SocketAddr) -> String {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    if plausible_host(host) {
-        host.to_string()
-    } else {
-        local.to_string()
+    let authority = req.uri().authority().map(|a| a.as_str());
+    addressed_host(req.headers(), authority)
+        .map(str::to_string)
+        .unwrap_or_else(|| local.to_string())
+}
+
+/// The one value of header `name`, if any; `Err(())` when the request
+/// carries it more than once. For `Authorization` and `Host`, which line
+/// counts would depend on who reads the request (a proxy may take the last,
+/// hyper's `get` the first), so none does: REST and the Socket.IO handshake
+/// both refuse two credentials (401) and ignore two hosts.
+#[allow(clippy::result_unit_err)]
+pub fn only_header<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a HeaderValue>, ()> {
+    let mut all = headers.get_all(name).iter();
+    match (all.next(), all.next()) {
+        (_, Some(_)) => Err(()),
+        (one, None) => Ok(one),
     }
+}
+
+/// The host the client addressed — its one `Host` header, else the request
+/// target's authority — if it is safe to build URLs from (RFC 9112 3.2: two
+/// `Host` lines name none).
+pub fn addressed_host<'a>(headers: &'a HeaderMap, authority: Option<&'a str>) -> Option<&'a str> {
+    let host = match only_header(headers, &header::HOST) {
+        Ok(Some(v)) => v.to_str().ok().or(authority)?,
+        Ok(None) => authority?,
+        Err(()) => return None,
+    };
+    plausible_host(host).then_some(host)
 }
 
 /// Whether a `Host` value is safe to build URLs from.

@@ -183,9 +183,8 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
     let header_value = match (token, code) {
         (Some(t), _) => Some(t.to_string()),
         (None, Some(c)) => Some(format!("roomcode:{c}")),
-        (None, None) => parts
-            .headers
-            .get(hyper::header::AUTHORIZATION)
+        (None, None) => crate::server::only_header(&parts.headers, &hyper::header::AUTHORIZATION)
+            .map_err(|_| ApiError::Unauthorized)?
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
@@ -203,12 +202,8 @@ async fn authenticate(app: &App, s: &SocketRef, auth: Option<Value>) -> Result<C
     let local = conn
         .map(|p| p.local.to_string())
         .unwrap_or_else(|| app.config.server.listen.clone());
-    let host = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| crate::server::plausible_host(h))
-        .unwrap_or(&local);
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let host = crate::server::addressed_host(&parts.headers, authority).unwrap_or(&local);
     let room_code = header_value.as_deref().and_then(|h| {
         h.get(..9)
             .filter(|p| p.eq_ignore_ascii_case("roomcode:"))
