@@ -229,47 +229,49 @@ impl Auth {
                 credential: None,
             });
         };
-        let value = std::str::from_utf8(raw)
-            .map_err(|_| ApiError::Unauthorized)?
-            .trim();
-        if let Some(rest) = strip_prefix_ci(value, "basic ") {
-            self.admit(peer)?;
-            let (user, password) = decode_user_pass(rest.trim()).ok_or(ApiError::Unauthorized)?;
-            return if self.verify_cached(&user, &password).await {
-                self.succeeded(peer);
-                Ok(Caller {
-                    tier: Tier::Admin,
-                    credential: None,
-                })
-            } else {
-                tracing::warn!(%peer, "Basic authentication failed");
-                self.failed(peer, false);
-                Err(ApiError::Unauthorized)
-            };
-        }
-        if let Some(code) = strip_prefix_ci(value, "roomcode:") {
-            let code = code.trim();
-            if !room.verification {
-                return Ok(Caller {
-                    tier: Tier::Room,
-                    credential: None,
-                });
+        match parse_authorization(raw)? {
+            Presented::Basic(pair) => {
+                self.admit(peer)?;
+                let (user, password) = pair.ok_or(ApiError::Unauthorized)?;
+                if self.verify_cached(&user, &password).await {
+                    self.succeeded(peer);
+                    Ok(Caller {
+                        tier: Tier::Admin,
+                        credential: None,
+                    })
+                } else {
+                    tracing::warn!(%peer, "Basic authentication failed");
+                    self.failed(peer, false);
+                    Err(ApiError::Unauthorized)
+                }
             }
-            self.admit(peer)?;
-            self.admit_room_code()?;
-            return if ct_eq(code.as_bytes(), room.code.as_bytes()) {
-                self.succeeded(peer);
-                Ok(Caller {
-                    tier: Tier::Room,
-                    credential: None,
-                })
-            } else {
-                tracing::warn!(%peer, "wrong room code");
-                self.failed(peer, true);
-                Err(ApiError::Unauthorized)
-            };
+            Presented::RoomCode(code) => {
+                if !room.verification {
+                    return Ok(Caller {
+                        tier: Tier::Room,
+                        credential: None,
+                    });
+                }
+                self.admit(peer)?;
+                self.admit_room_code()?;
+                if ct_eq(code.as_bytes(), room.code.as_bytes()) {
+                    self.succeeded(peer);
+                    Ok(Caller {
+                        tier: Tier::Room,
+                        credential: None,
+                    })
+                } else {
+                    tracing::warn!(%peer, "wrong room code");
+                    self.failed(peer, true);
+                    Err(ApiError::Unauthorized)
+                }
+            }
+            Presented::Token(token) => self.check_token(token),
         }
-        let token = strip_prefix_ci(value, "bearer ").unwrap_or(value).trim();
+    }
+
+    /// A credential from `POST /auth/tokens`: admitted while it is live.
+    fn check_token(&self, token: &str) -> Result<Caller, ApiError> {
         let now = Instant::now();
         let mut sessions = lock(&self.sessions);
         let key = token_key(token);
@@ -443,6 +445,37 @@ async fn hash_password(password: String) -> String {
     .ok()
     .flatten()
     .unwrap_or_default()
+}
+
+/// What an `Authorization` header presents, parsed but not verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// `Basic <base64 of user:password>` (any case); `None` when the rest
+    /// does not decode to a `user:password` pair.
+    Basic(Option<(String, String)>),
+    /// `roomcode:<code>` (any case), the code trimmed.
+    RoomCode(&'a str),
+    /// Anything else: a credential from `POST /auth/tokens`, bare (as the
+    /// guide shows it) or after `Bearer `, trimmed.
+    Token(&'a str),
+}
+
+/// Parses a raw `Authorization` header value (A1-A3 in docs/spec-notes.md).
+/// Pure: no lookup, no clock, no hashing, so the fuzzer can drive every
+/// form at full speed. A value that is not UTF-8 is 401.
+pub fn parse_authorization(raw: &[u8]) -> Result<Presented<'_>, ApiError> {
+    let value = std::str::from_utf8(raw)
+        .map_err(|_| ApiError::Unauthorized)?
+        .trim();
+    if let Some(rest) = strip_prefix_ci(value, "basic ") {
+        return Ok(Presented::Basic(decode_user_pass(rest.trim())));
+    }
+    if let Some(code) = strip_prefix_ci(value, "roomcode:") {
+        return Ok(Presented::RoomCode(code.trim()));
+    }
+    Ok(Presented::Token(
+        strip_prefix_ci(value, "bearer ").unwrap_or(value).trim(),
+    ))
 }
 
 fn decode_user_pass(encoded: &str) -> Option<(String, String)> {

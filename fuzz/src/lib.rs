@@ -144,11 +144,13 @@ fn auth_fixture() -> &'static AuthFixture {
 
 /// The raw `Authorization` header. A first byte of `0x01` splices the live
 /// credential into the rest (`<rest with @ replaced by the token>`), so
-/// the accepting path is reached too. `Basic` headers that decode to a
-/// `user:password` pair are skipped: each would cost an argon2 verification
-/// (the function that decodes them, `decode_user_pass`, is private).
+/// the accepting path is reached too.
+///
+/// Every input goes through the pure parser (`parse_authorization`), whose
+/// result is checked against an independent reading of the header; then
+/// through `Auth::check` itself, except `Basic` headers that decode to a
+/// `user:password` pair, each of which would cost an argon2 verification.
 pub fn auth_header(data: &[u8]) {
-    use base64::Engine;
     let f = auth_fixture();
     let header: Vec<u8> = match data.split_first() {
         Some((1, rest)) => {
@@ -164,18 +166,8 @@ pub fn auth_header(data: &[u8]) {
         }
         _ => data.to_vec(),
     };
-    if let Ok(text) = std::str::from_utf8(&header) {
-        let t = text.trim();
-        if t.len() >= 6 && t.is_char_boundary(6) && t[..6].eq_ignore_ascii_case("basic ") {
-            let decodes = base64::engine::general_purpose::STANDARD
-                .decode(t[6..].trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .is_some_and(|s| s.contains(':'));
-            if decodes {
-                return;
-            }
-        }
+    if !parsed_as_written(&header) {
+        return;
     }
     // Each input from its own address, so lockouts do not hide the parser.
     let peer = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (crc(&header) & 0x00ff_ffff)));
@@ -193,6 +185,46 @@ pub fn auth_header(data: &[u8]) {
             Tier::Public => panic!("a header authenticated as Public"),
         }
     }
+}
+
+/// Checks `parse_authorization` against the forms of docs/spec-notes.md
+/// (A1-A3), read here independently; returns whether `Auth::check` may be
+/// run on the header cheaply (no argon2 verification).
+fn parsed_as_written(header: &[u8]) -> bool {
+    use base64::Engine;
+    use vp2730d::auth::{parse_authorization, Presented};
+    let parsed = parse_authorization(header);
+    let Ok(text) = std::str::from_utf8(header) else {
+        assert_eq!(parsed, Err(ApiError::Unauthorized), "non-UTF-8 header");
+        return true;
+    };
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let parsed = parsed.expect("a UTF-8 header always parses to a form");
+    if lower.starts_with("basic ") {
+        let expect = base64::engine::general_purpose::STANDARD
+            .decode(t[6..].trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(u, p)| (u.to_string(), p.to_string()))
+            });
+        let cheap = expect.is_none();
+        assert_eq!(parsed, Presented::Basic(expect), "{t:?}");
+        return cheap;
+    }
+    if lower.starts_with("roomcode:") {
+        assert_eq!(parsed, Presented::RoomCode(t[9..].trim()), "{t:?}");
+        return true;
+    }
+    let token = if lower.starts_with("bearer ") {
+        t[7..].trim()
+    } else {
+        t
+    };
+    assert_eq!(parsed, Presented::Token(token), "{t:?}");
+    true
 }
 
 fn crc(b: &[u8]) -> u32 {
