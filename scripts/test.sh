@@ -19,5 +19,8 @@ target/pyenv/bin/python -m pip install --quiet --disable-pip-version-check -r te
 export VP2730_PYTHON="$PWD/target/pyenv/bin/python"
 export VP2730_NODE="${VP2730_NODE:-node}"
 
-echo "== cargo test"
-cargo test --workspace --all-targets "$@"
+# VP2730_TEST_SCOPE narrows what is built and run (scripts/qemu/user-tests.sh:
+# "--workspace --test *", the integration tests only).
+read -r -a scope <<<"${VP2730_TEST_SCOPE:---workspace --all-targets}"
+echo "== cargo test ${scope[*]} $*"
+cargo test "${scope[@]}" "$@"

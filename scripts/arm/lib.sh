@@ -92,3 +92,35 @@ free_port() {
 
 # `mib BYTES`: bytes as MiB with two decimals.
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+
+# binfmt_misc: the kernel hands aarch64 ELF programs to qemu-aarch64-static.
+# The F flag opens the emulator once, at registration, so that it also works
+# inside a chroot that has no emulator of its own. The entry has a name of our
+# own and is removed again by binfmt_aarch64_off. Returns 1 where binfmt_misc
+# is not available (a container without the privilege): callers fall back.
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
+BINFMT_NAME=vp2730-aarch64
+_binfmt_ours=
+binfmt_aarch64_on() {
+    need_pkgs qemu-user-static
+    [ -e "$BINFMT_DIR/register" ] || mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" 2>/dev/null || return 1
+    [ -e "$BINFMT_DIR/$BINFMT_NAME" ] && return 0
+    local magic='\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+    local mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+    echo ":$BINFMT_NAME:M::$magic:$mask:/usr/bin/qemu-aarch64-static:F" >"$BINFMT_DIR/register" 2>/dev/null || return 1
+    _binfmt_ours=1
+}
+binfmt_aarch64_off() {
+    if [ -n "$_binfmt_ours" ] && [ -e "$BINFMT_DIR/$BINFMT_NAME" ]; then
+        echo -1 >"$BINFMT_DIR/$BINFMT_NAME" 2>/dev/null || true
+    fi
+    _binfmt_ours=
+}
+
+# `unmount_below DIR`: unmounts everything mounted at or below DIR, deepest first.
+unmount_below() {
+    local d
+    d=$(realpath "$1")
+    awk -v d="$d" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}

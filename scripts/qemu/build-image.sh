@@ -52,7 +52,7 @@ mkdir -p "$QEMU_DIR" "$QEMU_CACHE"
 
 # What the base image is made of; bump BASE_RECIPE when build_base changes what
 # it produces (refactors that do not change the image keep the cache).
-BASE_RECIPE=1
+BASE_RECIPE=2
 key=$( (
     echo "$BASE_RECIPE $SUITE $MIRROR $PACKAGES $IMG_SIZE"
     cat "$GUEST/initramfs-init" "$GUEST/stage2.sh" "$GUEST"/*.network "$GUEST/fstab"
@@ -60,6 +60,7 @@ key=$( (
 
 # The VM, if one is running, goes with us whatever happens.
 vm_pid=
+chroot_dir=
 cleanup() {
     local rc=$?
     if [ -n "$vm_pid" ] && kill -0 "$vm_pid" 2>/dev/null; then
@@ -67,6 +68,8 @@ cleanup() {
         sleep 1
         kill -KILL "$vm_pid" 2>/dev/null || true
     fi
+    [ -z "$chroot_dir" ] || unmount_below "$chroot_dir"
+    binfmt_aarch64_off
     exit "$rc"
 }
 trap cleanup EXIT
@@ -174,12 +177,59 @@ EOF
     install -m 600 "$QEMU_CACHE/id_ed25519.pub" "$F/root/.ssh/authorized_keys"
     install -m 755 "$GUEST/stage2.sh" "$F/stage2.sh"
 
+    if binfmt_aarch64_on && chroot "$F" /bin/true 2>/dev/null; then
+        second_stage_chroot "$W"
+    else
+        second_stage_vm "$W"
+    fi
+
+    mv "$W/base.img" "$QEMU_CACHE/base.img"
+    mv "$QEMU_CACHE/vmlinuz.new" "$QEMU_CACHE/vmlinuz"
+    mv "$QEMU_CACHE/initrd.img.new" "$QEMU_CACHE/initrd.img"
+    echo "$key" >"$QEMU_CACHE/base.key"
+    cp "$W/debootstrap.log" "$W"/stage2.*.log "$QEMU_CACHE/" 2>/dev/null || true
+    rm -rf "$W"
+}
+
+# debootstrap's second stage (and the rest of stage2.sh) in a chroot on the
+# host: binfmt_misc hands every aarch64 program to qemu-aarch64-static, so the
+# packages' maintainer scripts run under QEMU user-mode, about 3-5x faster than
+# under a booted TCG system. The root file system is then packed with mkfs.ext4 -d.
+second_stage_chroot() {
+    local W=$1 F=$1/rootfs log=$1/stage2.chroot.log s
+    step "debootstrap --second-stage in a chroot (aarch64 via binfmt_misc + qemu-aarch64-static)"
+    s=$(date +%s)
+    chroot_dir=$F
+    # dpkg syncs every file it unpacks: pointless for an image that is packed
+    # afterwards (and mkfs.ext4 -d writes it out anyway).
+    mkdir -p "$F/etc/dpkg/dpkg.cfg.d"
+    echo force-unsafe-io >"$F/etc/dpkg/dpkg.cfg.d/vp2730-build-unsafe-io"
+    chroot "$F" /stage2.sh --chroot >"$log" 2>&1 || true
+    rm -f "$F/etc/dpkg/dpkg.cfg.d/vp2730-build-unsafe-io"
+    unmount_below "$F"
+    chroot_dir=
+    echo "   second stage (chroot): $(($(date +%s) - s)) s"
+    if ! grep -q STAGE2-OK "$log"; then
+        tail -n 60 "$log"
+        die "second stage failed (log: $log)"
+    fi
+    grep -E "^stage2:|STAGE2-OK" "$log" | sed 's/^/   /'
+    rm -f "$F/stage2.sh"
+    step "ext4 image ($IMG_SIZE, mkfs.ext4 -d: no mount needed)"
+    rm -f "$W/base.img"
+    mkfs.ext4 -q -F -L vp2730-root -d "$F" "$W/base.img" "$IMG_SIZE"
+}
+
+# The same in the guest itself: the image's first boot runs stage2.sh as PID 1
+# and powers off. For machines where binfmt_misc cannot be used.
+second_stage_vm() {
+    local W=$1 F=$1/rootfs
     step "ext4 image ($IMG_SIZE, mkfs.ext4 -d: no mount needed)"
     rm -f "$W/base.img"
     mkfs.ext4 -q -F -L vp2730-root -d "$F" "$W/base.img" "$IMG_SIZE"
 
     step "debootstrap --second-stage, booted in qemu-system-aarch64 (TCG)"
-    local log=$W/stage2.console.log s
+    local log=$W/stage2.vm.log s
     s=$(date +%s)
     qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
         -nographic -no-reboot -monitor none -serial "file:$log" \
@@ -207,13 +257,6 @@ EOF
     # The stage2 script itself goes; the image boots systemd from now on.
     debugfs -w -R "rm /stage2.sh" "$W/base.img" >/dev/null 2>&1
     e2fsck -fy "$W/base.img" >/dev/null 2>&1 || true
-
-    mv "$W/base.img" "$QEMU_CACHE/base.img"
-    mv "$QEMU_CACHE/vmlinuz.new" "$QEMU_CACHE/vmlinuz"
-    mv "$QEMU_CACHE/initrd.img.new" "$QEMU_CACHE/initrd.img"
-    echo "$key" >"$QEMU_CACHE/base.key"
-    cp "$W/debootstrap.log" "$log" "$QEMU_CACHE/" 2>/dev/null || true
-    rm -rf "$W"
 }
 # --- end base image ---
 
