@@ -98,7 +98,7 @@ pub struct Auth {
     /// A hash to verify against for unknown users, so that the answer takes
     /// as long as for a known user with a wrong password.
     dummy_phc: String,
-    /// Bounds concurrent argon2 runs (each takes ~19 MiB).
+    /// Bounds concurrent argon2 runs (each holds 7 MiB of working memory).
     hashing: Semaphore,
     throttle: Mutex<Throttle>,
     policy: AuthPolicy,
