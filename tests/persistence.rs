@@ -307,3 +307,93 @@ fn first_boot_room_code_and_certificate_are_kept() {
     // Nothing else drifted from the factory settings.
     assert_eq!(dump(&d, &tok), defaults);
 }
+
+/// A damaged or missing database at boot (issue 6): the daemon starts from
+/// the factory settings instead of crash-looping, keeps the bad file aside
+/// for diagnosis, and says so in its log and in `maintenance/status`; the
+/// fresh database then keeps new settings as usual.
+#[test]
+fn a_damaged_or_missing_database_starts_from_defaults_and_says_so() {
+    let mut d = Daemon::start();
+    let tok = d.login();
+    let factory = d.get_json("/audio/outputs/ALL", &tok)["volume"].clone();
+    let db = |dir: &std::path::Path| dir.join("settings.db");
+    let set = |d: &Daemon, v: i64| {
+        let tok = d.login();
+        d.patch_ok("/audio/outputs/ALL", &tok, &json!({"volume": v}));
+    };
+    let asides = |d: &Daemon| {
+        find_files(&d.data_dir(), &|name: &str| {
+            name.starts_with("settings.db.corrupt-")
+                && !name.ends_with("-wal")
+                && !name.ends_with("-shm")
+        })
+        .len()
+    };
+    type Damage = fn(&std::path::Path);
+    let damages: [(&str, Damage); 3] = [
+        ("truncated to half", |p| {
+            let len = std::fs::metadata(p).expect("db").len();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .expect("open db");
+            f.set_len(len / 2).expect("truncate");
+        }),
+        ("overwritten with garbage", |p| {
+            let len = std::fs::metadata(p).expect("db").len() as usize;
+            let garbage: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+            std::fs::write(p, garbage).expect("write garbage");
+        }),
+        ("header zeroed", |p| {
+            let mut bytes = std::fs::read(p).expect("db");
+            bytes[..100].fill(0);
+            std::fs::write(p, bytes).expect("write");
+        }),
+    ];
+    for (n, (what, damage)) in damages.into_iter().enumerate() {
+        set(&d, 11 + n as i64);
+        d.restart_after(|dir| {
+            for side in ["settings.db-wal", "settings.db-shm"] {
+                let _ = std::fs::remove_file(dir.join(side));
+            }
+            damage(&db(dir));
+        });
+        let tok = d.login();
+        let status = d.get_json("/maintenance/status", &tok);
+        assert_eq!(status["database"], "recovered", "{what}: {status}");
+        assert_eq!(
+            d.get_json("/audio/outputs/ALL", &tok)["volume"],
+            factory,
+            "{what}"
+        );
+        assert_eq!(asides(&d), n + 1, "{what}: the bad file is kept aside");
+        assert!(
+            d.stderr().contains("settings database unusable"),
+            "{what}: nothing in the log"
+        );
+        // The fresh database works: a new setting survives a restart, and
+        // that restart is not a recovery.
+        set(&d, 40 + n as i64);
+        d.restart();
+        let tok = d.login();
+        assert_eq!(
+            d.get_json("/audio/outputs/ALL", &tok)["volume"],
+            40 + n as i64
+        );
+        assert_eq!(
+            d.get_json("/maintenance/status", &tok)["database"],
+            "ok",
+            "{what}"
+        );
+    }
+    // Missing altogether (flash wiped): a first boot, not a recovery.
+    d.restart_after(|dir| {
+        for f in ["settings.db", "settings.db-wal", "settings.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    });
+    let tok = d.login();
+    assert_eq!(d.get_json("/audio/outputs/ALL", &tok)["volume"], factory);
+    assert_eq!(d.get_json("/maintenance/status", &tok)["database"], "ok");
+}

@@ -496,6 +496,12 @@ impl Daemon {
     /// Stops the daemon with SIGTERM, checks it exits cleanly (status 0)
     /// and starts it again on the same data dir (the port changes).
     pub fn restart(&mut self) {
+        self.restart_after(|_| {});
+    }
+
+    /// [`Daemon::restart`], with `meddle` run on the data dir while the
+    /// daemon is stopped (to damage or remove its files, say).
+    pub fn restart_after(&mut self, meddle: impl FnOnce(&Path)) {
         let mut child = self.child.take().expect("daemon running");
         let ok = Command::new("kill")
             .arg("-TERM")
@@ -524,6 +530,7 @@ impl Daemon {
             "vp2730d exited with {status} on SIGTERM; stderr:\n{}",
             self.stderr()
         );
+        meddle(&self.data_dir());
         self.spawn();
     }
 

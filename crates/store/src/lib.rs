@@ -212,12 +212,22 @@ async fn write_rows(
     Ok(())
 }
 
+/// `<db>.corrupt-<unix seconds>`, with `-<n>` added while that name is
+/// taken: a second recovery within the same second must not overwrite the
+/// first file kept for diagnosis.
 fn aside_name(path: &Path) -> PathBuf {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from(format!("{}.corrupt-{stamp}", path.display()))
+    let base = format!("{}.corrupt-{stamp}", path.display());
+    let mut name = PathBuf::from(&base);
+    let mut n = 1;
+    while name.exists() {
+        name = PathBuf::from(format!("{base}-{n}"));
+        n += 1;
+    }
+    name
 }
 
 #[cfg(test)]
