@@ -156,6 +156,17 @@ pub struct Writer {
     shared: Arc<Shared>,
     seq: u64,
     hw_timeout: Duration,
+    /// What each topic of [`Topic::ALL`] renders to for `state` (as an
+    /// administrator), so that a commit renders only the new state.
+    rendered: Vec<Option<serde_json::Value>>,
+}
+
+/// Every topic of [`Topic::ALL`], rendered for `state` as an administrator.
+fn render_topics(profile: &Profile, state: &State) -> Vec<Option<serde_json::Value>> {
+    Topic::ALL
+        .into_iter()
+        .map(|t| crate::resources::render_topic(t, profile, state))
+        .collect()
 }
 
 /// Most changes waiting for the writer before new ones are refused (503).
@@ -195,8 +206,10 @@ impl Writer {
             snapshot: RwLock::new(Arc::new(state.clone())),
             events,
         });
+        let rendered = render_topics(&profile, &state);
         (
             Writer {
+                rendered,
                 state,
                 profile,
                 hal,
@@ -412,13 +425,14 @@ impl Writer {
     /// what the old and new states render to, so an event is emitted exactly
     /// when a client's GET of that path would now answer differently.
     fn commit_state(&mut self, next: State) {
+        let rendered = render_topics(&self.profile, &next);
         let topics: Vec<Topic> = Topic::ALL
             .into_iter()
-            .filter(|t| {
-                crate::resources::render_topic(*t, &self.profile, &self.state)
-                    != crate::resources::render_topic(*t, &self.profile, &next)
-            })
+            .zip(rendered.iter().zip(&self.rendered))
+            .filter(|(_, (new, old))| new != old)
+            .map(|(t, _)| t)
             .collect();
+        self.rendered = rendered;
         self.state = next;
         let snap: Snapshot = Arc::new(self.state.clone());
         self.shared.publish(snap.clone());
