@@ -310,9 +310,12 @@ and the better run is kept. Latency is per request, from send to the last body b
         "- The load generator, the daemon and the ceiling share the same {} CPUs, so the \
 ratios to the ceiling are the comparable figures; absolute rates are lower than with a \
 separate client machine, and other work on the machine (load average above) adds noise.\n\
-- PATCH: the writer applies one change at a time, each its own fsync'd SQLite commit \
-(`docs/design.md`), so concurrent writers queue behind each other: with 16 connections the \
-throughput stays about that of one and the latency grows with the queue.\n\
+- PATCH: the writer applies changes one at a time (hardware command, then state), but \
+concurrent writers share one fsync'd SQLite commit (group commit, `docs/design.md`), so with \
+16 connections the throughput is bounded by the per-change work in the writer (the \
+hardware command's round trip to the emulated board over its pty and the codec's \
+read-back, planning, rendering the changed topics), not by the disk; the latency is that \
+work times the queue.\n\
 - PATCH to event: the writer publishes an event before the PATCH is answered, so many \
 events reach the clients before the 204 does (\"before 204\", counted as 0 ms).\n",
         m.nproc
