@@ -254,26 +254,6 @@ fn oversized_request_headers_are_refused_and_the_daemon_keeps_serving() {
 
 // ------------------------------------------------------ malformed bodies
 
-/// Every PATCH endpoint: (path, list key for bulk endpoints, an id).
-const PATCH_ENDPOINTS: &[(&str, Option<(&str, &str)>)] = &[
-    ("/system/osd", None),
-    ("/system/room", None),
-    ("/video/configs", None),
-    ("/video/vpProfiles/now", None),
-    ("/audio/inputs", Some(("inputs", "STM1"))),
-    ("/audio/inputs/MIC1", None),
-    ("/audio/outputs", Some(("outputs", "ALL"))),
-    ("/audio/outputs/HDBTC", None),
-    ("/video/multiviews", Some(("multiviews", "3"))),
-    ("/video/multiviews/1", None),
-    ("/video/inputs", Some(("inputs", "6"))),
-    ("/video/inputs/2", None),
-    ("/video/outputs", Some(("outputs", "2"))),
-    ("/video/outputs/1", None),
-    ("/video/connections", Some(("connections", "1"))),
-    ("/video/connections/2", None),
-];
-
 #[test]
 fn every_patch_endpoint_refuses_bad_bodies_and_takes_back_its_get() {
     let d = Daemon::start();

@@ -18,27 +18,6 @@ use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ helpers
 
-/// Every PATCH endpoint: (path, list key and an id for bulk endpoints), as
-/// in `tests/api_errors_auth.rs`.
-const PATCH_ENDPOINTS: &[(&str, Option<(&str, &str)>)] = &[
-    ("/system/osd", None),
-    ("/system/room", None),
-    ("/video/configs", None),
-    ("/video/vpProfiles/now", None),
-    ("/audio/inputs", Some(("inputs", "STM1"))),
-    ("/audio/inputs/MIC1", None),
-    ("/audio/outputs", Some(("outputs", "ALL"))),
-    ("/audio/outputs/HDBTC", None),
-    ("/video/multiviews", Some(("multiviews", "3"))),
-    ("/video/multiviews/1", None),
-    ("/video/inputs", Some(("inputs", "6"))),
-    ("/video/inputs/2", None),
-    ("/video/outputs", Some(("outputs", "2"))),
-    ("/video/outputs/1", None),
-    ("/video/connections", Some(("connections", "1"))),
-    ("/video/connections/2", None),
-];
-
 /// The readable settings and runtime state: none of the requests of this
 /// file may change any of them (bar the 204s the guide allows, which are
 /// undone at once).

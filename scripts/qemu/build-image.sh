@@ -215,18 +215,21 @@ second_stage_chroot() {
     fi
     grep -E "^stage2:|STAGE2-OK" "$log" | sed 's/^/   /'
     rm -f "$F/stage2.sh"
+    pack_rootfs "$W"
+}
+
+# $W/rootfs -> $W/base.img (ext4, made by mkfs.ext4 -d: no mount needed).
+pack_rootfs() {
     step "ext4 image ($IMG_SIZE, mkfs.ext4 -d: no mount needed)"
-    rm -f "$W/base.img"
-    mkfs.ext4 -q -F -L vp2730-root -d "$F" "$W/base.img" "$IMG_SIZE"
+    rm -f "$1/base.img"
+    mkfs.ext4 -q -F -L vp2730-root -d "$1/rootfs" "$1/base.img" "$IMG_SIZE"
 }
 
 # The same in the guest itself: the image's first boot runs stage2.sh as PID 1
 # and powers off. For machines where binfmt_misc cannot be used.
 second_stage_vm() {
-    local W=$1 F=$1/rootfs
-    step "ext4 image ($IMG_SIZE, mkfs.ext4 -d: no mount needed)"
-    rm -f "$W/base.img"
-    mkfs.ext4 -q -F -L vp2730-root -d "$F" "$W/base.img" "$IMG_SIZE"
+    local W=$1
+    pack_rootfs "$W"
 
     step "debootstrap --second-stage, booted in qemu-system-aarch64 (TCG)"
     local log=$W/stage2.vm.log s

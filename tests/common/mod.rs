@@ -1154,3 +1154,25 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// credentials on purpose.
 pub const NO_LOCKOUT: &str =
     "[auth]\nmax_failures = 100000\nroom_code_failures_per_minute = 100000\n";
+
+/// Every PATCH endpoint of the route table: (path, and for bulk endpoints
+/// the list key and an id in it). Tests that sweep them check the count
+/// against `routes()`.
+pub const PATCH_ENDPOINTS: &[(&str, Option<(&str, &str)>)] = &[
+    ("/system/osd", None),
+    ("/system/room", None),
+    ("/video/configs", None),
+    ("/video/vpProfiles/now", None),
+    ("/audio/inputs", Some(("inputs", "STM1"))),
+    ("/audio/inputs/MIC1", None),
+    ("/audio/outputs", Some(("outputs", "ALL"))),
+    ("/audio/outputs/HDBTC", None),
+    ("/video/multiviews", Some(("multiviews", "3"))),
+    ("/video/multiviews/1", None),
+    ("/video/inputs", Some(("inputs", "6"))),
+    ("/video/inputs/2", None),
+    ("/video/outputs", Some(("outputs", "2"))),
+    ("/video/outputs/1", None),
+    ("/video/connections", Some(("connections", "1"))),
+    ("/video/connections/2", None),
+];
