@@ -63,3 +63,9 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + 
 
 /// A route handler.
 pub type Handler = fn(Arc<App>, Req) -> HandlerFuture;
+
+/// A JSON value as a response body. Serialising a `Value` cannot fail; if it
+/// ever did, the body is `{}` rather than a panic or an empty 200.
+pub fn json_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
+}

@@ -58,7 +58,7 @@ impl RenderCache {
         }
         // Rendering happens outside the lock: concurrent misses may render
         // the same body twice, never block each other.
-        let body = Bytes::from(serde_json::to_vec(&render()).unwrap_or_default());
+        let body = crate::api::json_bytes(&render());
         let mut map = self.lock();
         if map.len() >= Self::MAX_ENTRIES && !map.contains_key(&key) {
             map.clear();
